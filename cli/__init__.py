@@ -1,0 +1,1 @@
+"""The ``neurocl`` command line (installed as ``neurocl.cli``)."""

@@ -1,0 +1,90 @@
+"""``neurocl build-fc``: functional-connectivity datasets from fMRI and EEG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from neurocl.cli._output import command_line, print_json, progress_bar, stderr
+
+build_app = typer.Typer(
+    help="Build a functional-connectivity dataset (a directory of plain files).",
+    no_args_is_help=True,
+)
+
+
+def _render(result, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    for text in result.warnings:
+        stderr.print(f"[yellow]warning:[/yellow] {text}", soft_wrap=True, markup=False)
+    if as_json:
+        print_json(result.summary())
+    else:
+        from neurocl.cli.info import render_summary
+
+        render_summary(result.dataset.summary())
+
+
+@build_app.command("fmri")
+def fmri(
+    inputs: list[Path] = typer.Argument(
+        ..., help="ROI time series (.npz stack, or one .tsv/.csv/.1D/.npy per sample) or "
+        "connectivity matrices (.npy/.npz stack, or one .csv/.txt per sample)."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Dataset directory to write."),
+    input_type: str = typer.Option(
+        "auto", "--input-type", help="auto | timeseries | matrices (needed for ambiguous files)."
+    ),
+    kind: str = typer.Option(
+        "correlation", "--kind",
+        help="correlation | partial-correlation | covariance | precision | tangent.",
+    ),
+    shrinkage: str = typer.Option(
+        "empirical", "--shrinkage", help="Covariance estimator: empirical | ledoit-wolf."
+    ),
+    fisher_z: bool = typer.Option(
+        False, "--fisher-z", help="Fisher z-transform (correlation kinds; diagonal zeroed)."
+    ),
+    window: int = typer.Option(
+        None, "--window", help="Dynamic FC: sliding-window length in frames."
+    ),
+    stride: int = typer.Option(1, "--stride", help="Dynamic FC: window step in frames."),
+    networks: Path = typer.Option(
+        None, "--networks", help="Node table (TSV/CSV): name, network, optional x/y/z."
+    ),
+    name_column: str = typer.Option(None, "--name-column", help="Node-name column of --networks."),
+    network_column: str = typer.Option(
+        None, "--network-column", help="Network column of --networks."
+    ),
+    atlas_name: str = typer.Option(None, "--atlas-name", help="Atlas name recorded in meta."),
+    phenotype: Path = typer.Option(None, "--phenotype", help="Phenotype table (TSV/CSV)."),
+    id_column: str = typer.Option(
+        "participant_id", "--id-column", help="Id column of --phenotype."
+    ),
+    standardize: bool = typer.Option(False, "--standardize", help="z-score each signal."),
+    detrend: bool = typer.Option(False, "--detrend", help="Remove linear trends."),
+    high_pass: float = typer.Option(None, "--high-pass", help="High-pass cutoff in Hz."),
+    low_pass: float = typer.Option(None, "--low-pass", help="Low-pass cutoff in Hz."),
+    t_r: float = typer.Option(None, "--t-r", help="Repetition time in seconds."),
+    device: str = typer.Option("cpu", "--device", help="Torch device for FC: cpu | cuda."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Build an fMRI FC dataset from ROI time series or precomputed matrices."""
+    from neurocl import api
+
+    with progress_bar() as progress:
+        result = api.build_fc_fmri(
+            inputs, out, input_type=input_type, kind=kind, shrinkage=shrinkage,
+            fisher_z=fisher_z, window=window, stride=stride, networks=networks,
+            name_column=name_column, network_column=network_column, atlas_name=atlas_name,
+            phenotype=phenotype, id_column=id_column, standardize=standardize, detrend=detrend,
+            high_pass=high_pass, low_pass=low_pass, t_r=t_r, device=device, overwrite=overwrite,
+            command=command_line(), progress=progress,
+        )
+    _render(result, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``build-fc`` group to ``app``."""
+    app.add_typer(build_app, name="build-fc")

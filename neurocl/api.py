@@ -1,0 +1,337 @@
+"""The Python API behind every ``neurocl`` command.
+
+Functions here return objects and write files; they never print and never exit. The
+command line in :mod:`neurocl.cli` is a thin layer over them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from neurocl._core.errors import InputFileError, ParameterError
+from neurocl._core.progress import ProgressCallback, no_progress
+from neurocl.data.dataset import FCDataset, load_dataset
+
+__all__ = ["BuildResult", "DemoResult", "build_fc_fmri", "demo", "info", "load_dataset"]
+
+
+# --------------------------------------------------------------------------------------------
+# build-fc: fMRI from ROI time series and precomputed matrices
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BuildResult:
+    """What a build wrote.
+
+    Attributes
+    ----------
+    dataset : FCDataset
+        The dataset, opened.
+    warnings : list of str
+        Things the user should know (samples without phenotype rows, ...).
+    report : dict
+        Details as JSON-ready values (join report, exclusions, coverage...).
+    """
+
+    dataset: FCDataset
+    warnings: list[str] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """Dataset summary plus warnings and report, ready for ``--json``."""
+        return {**self.dataset.summary(), "warnings": self.warnings, "report": self.report}
+
+
+def _nodes_for(
+    n_nodes: int,
+    networks: str | Path | None,
+    input_names: Sequence[str] | None,
+    name_column: str | None,
+    network_column: str | None,
+) -> pd.DataFrame:
+    from neurocl.io.networks import default_nodes, read_node_table
+
+    if networks is None:
+        nodes = default_nodes(n_nodes)
+        if input_names is not None and len(input_names) == n_nodes:
+            nodes["name"] = list(input_names)
+        return nodes
+    nodes = read_node_table(networks, name_column=name_column, network_column=network_column)
+    if input_names is not None and set(input_names) <= set(nodes["name"]) and len(
+        set(input_names)
+    ) == n_nodes:
+        return nodes.set_index("name").loc[list(input_names)].reset_index()
+    if len(nodes) != n_nodes:
+        raise InputFileError(
+            f"lists {len(nodes)} nodes but the data have {n_nodes}; give one row per node, in "
+            "the order of the data's columns",
+            networks,
+        )
+    return nodes
+
+
+def build_fc_fmri(
+    inputs: Sequence[str | Path],
+    out: str | Path,
+    *,
+    input_type: str = "auto",
+    kind: str = "correlation",
+    shrinkage: str | None = None,
+    fisher_z: bool = False,
+    window: int | None = None,
+    stride: int = 1,
+    networks: str | Path | None = None,
+    name_column: str | None = None,
+    network_column: str | None = None,
+    atlas_name: str | None = None,
+    phenotype: str | Path | None = None,
+    id_column: str = "participant_id",
+    standardize: bool = False,
+    detrend: bool = False,
+    high_pass: float | None = None,
+    low_pass: float | None = None,
+    t_r: float | None = None,
+    device: str = "cpu",
+    overwrite: bool = False,
+    command: str | None = None,
+    progress: ProgressCallback = no_progress,
+) -> BuildResult:
+    """Build an fMRI FC dataset from ROI time series or precomputed matrices.
+
+    Parameters
+    ----------
+    inputs : sequence of str or Path
+        One ``.npz``/``.npy`` stack, or one table/array file per sample (see
+        :mod:`neurocl.io.roi_inputs`).
+    out : str or Path
+        The dataset directory to write (atomically).
+    input_type : {"auto", "timeseries", "matrices"}
+        Interpretation of the inputs; ``auto`` detects it and refuses ambiguous files.
+    kind : str
+        FC kind: correlation, partial correlation, covariance, precision, tangent. For
+        matrices: what they hold.
+    shrinkage : {"empirical", "ledoit-wolf"} or None
+        Covariance estimator.
+    fisher_z : bool
+        Fisher z-transform (correlation kinds; diagonal zeroed).
+    window, stride : int
+        Dynamic FC: window length and step in frames (``window=None``: static only).
+    networks : str or Path, optional
+        Node table with names, networks and optional centroids (one row per node).
+    name_column, network_column : str, optional
+        Column names in ``networks`` when not ``name``/``network``.
+    atlas_name : str, optional
+        A name recorded in the metadata (defaults to the network file's name).
+    phenotype : str or Path, optional
+        Table joined to the samples on ``id_column``.
+    id_column : str
+        Id column of ``phenotype``.
+    standardize, detrend : bool
+        Cleaning steps (nilearn ``signal.clean``); inputs are used as given otherwise.
+    high_pass, low_pass : float, optional
+        Band-pass edges in Hz (need ``t_r``).
+    t_r : float, optional
+        Repetition time in seconds.
+    device : str
+        Torch device for FC.
+    overwrite : bool
+        Replace an existing dataset.
+    command : str, optional
+        The command line recorded in ``meta.json``.
+    progress : callable
+        Progress callback.
+
+    Returns
+    -------
+    BuildResult
+    """
+    from neurocl.data.build import build_from_matrices, build_from_signals
+    from neurocl.io.cleaning import CleaningOptions, clean_signals
+    from neurocl.io.roi_inputs import read_roi_inputs
+    from neurocl.io.tables import join_phenotype, read_table
+
+    cleaning = CleaningOptions(standardize, detrend, high_pass, low_pass, t_r)
+    cleaning.check()
+    if window is not None and window < 2:
+        raise ParameterError(f"--window must be at least 2 frames; got {window}")
+    data = read_roi_inputs(inputs, input_type)
+    subjects = data.subjects
+    warnings: list[str] = []
+    report: dict[str, Any] = {"input_type": data.input_type}
+    if data.ids_from_order and phenotype is not None:
+        table = read_table(phenotype)
+        if id_column not in table.columns:
+            raise InputFileError(
+                f"no id column {id_column!r}; its columns are "
+                f"{', '.join(map(str, table.columns))}: pass --id-column with one of them",
+                phenotype,
+            )
+        if len(table) != len(subjects):
+            raise InputFileError(
+                f"has {len(table)} rows but the stack has {len(subjects)} samples without ids; "
+                "give one row per sample in stack order, or store an 'ids' array",
+                phenotype,
+            )
+        ids = table[id_column].astype(str).tolist()
+        subjects = subjects.assign(sample_id=ids, subject_id=ids)
+        warnings.append(f"sample ids taken from the row order of {phenotype}")
+    if subjects["sample_id"].duplicated().any():
+        dup = subjects["sample_id"][subjects["sample_id"].duplicated()].iloc[0]
+        raise InputFileError(
+            f"sample id {dup!r} appears more than once; every sample needs its own id "
+            "(several runs of a person: give them distinct sample ids and one subject_id)",
+            data.sources[0],
+        )
+    if phenotype is not None:
+        subjects, join = join_phenotype(subjects, phenotype, id_column)
+        report["phenotype"] = {"matched_on": join.matched_on, "missing": join.missing,
+                               "unused": join.unused}
+        if join.missing:
+            more = " ..." if len(join.missing) > 5 else ""
+            warnings.append(
+                f"{len(join.missing)} samples have no row in {phenotype} (kept with empty "
+                f"phenotype): {', '.join(join.missing[:5])}{more}"
+            )
+        if join.unused:
+            warnings.append(f"{len(join.unused)} rows of {phenotype} match no sample (ignored)")
+    n_nodes = data.arrays[0].shape[1]
+    nodes = _nodes_for(n_nodes, networks, data.node_names, name_column, network_column)
+    meta = {
+        "modality": "fmri",
+        "input_type": data.input_type,
+        "atlas": atlas_name or (Path(networks).name if networks else None),
+        "t_r": t_r,
+        "cleaning": cleaning.as_dict() if cleaning.active else None,
+        "sources": sorted(set(data.sources)),
+        "phenotype": str(phenotype) if phenotype else None,
+        "command": command,
+    }
+    if data.input_type == "matrices":
+        if cleaning.active or window is not None or shrinkage is not None:
+            raise ParameterError(
+                "cleaning, --window and --shrinkage need time series, but the inputs are "
+                "matrices; drop those options"
+            )
+        ds = build_from_matrices(out, data.arrays, subjects, nodes, kind=kind, fisher_z=fisher_z,
+                                 meta=meta, sources=data.sources, overwrite=overwrite)
+        return BuildResult(ds, warnings, report)
+    signals = data.arrays
+    if cleaning.active:
+        signals = [clean_signals(x, cleaning) for x in signals]
+    ds = build_from_signals(
+        out, signals, subjects, nodes, kind=kind, shrinkage=shrinkage, fisher_z=fisher_z,
+        window=window, stride=stride, meta=meta, sources=data.sources, device=device,
+        overwrite=overwrite, progress=progress,
+    )
+    return BuildResult(ds, warnings, report)
+
+
+# --------------------------------------------------------------------------------------------
+# info
+# --------------------------------------------------------------------------------------------
+
+
+def info(dataset: str | Path) -> dict[str, Any]:
+    """Summarise a dataset (what ``neurocl info`` shows).
+
+    Parameters
+    ----------
+    dataset : str or Path
+        The dataset directory.
+
+    Returns
+    -------
+    dict
+        Samples, subjects, nodes, kind, networks and their sizes, label columns, whether time
+        series / dynamic FC / bands are present, provenance.
+    """
+    return load_dataset(dataset).summary()
+
+
+
+# --------------------------------------------------------------------------------------------
+# demo
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoResult:
+    """What ``neurocl demo`` did.
+
+    Attributes
+    ----------
+    out : Path
+        The output folder.
+    steps : dict
+        One JSON-ready summary per pipeline step (``build-fc``, ...).
+    files : list of Path
+        Every file written, relative to ``out``.
+    """
+
+    out: Path
+    steps: dict[str, Any] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+
+def sample_data_path() -> Path:
+    """Return the folder of the bundled sample data."""
+    from neurocl.sample_data import path
+
+    return path()
+
+
+def demo(
+    out: str | Path = "neurocl-demo",
+    *,
+    quick: bool = False,
+    overwrite: bool = False,
+    progress: ProgressCallback = no_progress,
+) -> DemoResult:
+    """Run the pipeline on the bundled sample data.
+
+    Parameters
+    ----------
+    out : str or Path
+        Output folder (created).
+    quick : bool
+        Smallest settings (what the tests run).
+    overwrite : bool
+        Replace outputs of an earlier demo in ``out``.
+    progress : callable
+        Progress callback.
+
+    Returns
+    -------
+    DemoResult
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = sample_data_path()
+    result = DemoResult(out)
+    built = build_fc_fmri(
+        [data / "development_aal116.npz"],
+        out / "development.ds",
+        networks=data / "aal116_networks.tsv",
+        name_column="roi_name",
+        network_column="yeo7_network",
+        atlas_name="aal116",
+        phenotype=data / "development_participants.tsv",
+        id_column="participant_id",
+        kind="correlation",
+        window=None if quick else 30,
+        stride=10,
+        overwrite=overwrite,
+        command="neurocl demo",
+        progress=progress,
+    )
+    result.steps["build-fc"] = built.summary()
+    result.files = sorted(
+        str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()
+    )
+    return result

@@ -1,0 +1,27 @@
+"""Functional-connectivity estimators: static, dynamic (sliding window) and EEG spectral."""
+
+from neurocl.connectivity.dynamic import dynamic_connectivity, n_windows, sliding_windows
+from neurocl.connectivity.static import (
+    KINDS,
+    ConnectivityEstimator,
+    connectivity,
+    cov_to_corr,
+    fisher_z,
+    geometric_mean,
+    ledoit_wolf,
+    prec_to_partial,
+)
+
+__all__ = [
+    "KINDS",
+    "ConnectivityEstimator",
+    "connectivity",
+    "cov_to_corr",
+    "dynamic_connectivity",
+    "fisher_z",
+    "geometric_mean",
+    "ledoit_wolf",
+    "n_windows",
+    "prec_to_partial",
+    "sliding_windows",
+]

@@ -1,0 +1,106 @@
+"""Dynamic functional connectivity by sliding windows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from neurocl._core.errors import ParameterError
+from neurocl.connectivity.static import ConnectivityEstimator
+
+
+def n_windows(n_times: int, length: int, stride: int) -> int:
+    """Count the full windows of ``length`` frames, every ``stride`` frames, in ``n_times``.
+
+    Examples
+    --------
+    >>> n_windows(168, 30, 5)
+    28
+    """
+    if length < 2:
+        raise ParameterError(f"window length must be >= 2 frames; got {length}")
+    if stride < 1:
+        raise ParameterError(f"stride must be >= 1 frame; got {stride}")
+    if n_times < length:
+        return 0
+    return (n_times - length) // stride + 1
+
+
+def sliding_windows(x: np.ndarray, length: int, stride: int) -> np.ndarray:
+    """Return the windows of signals as a view.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_times, n_nodes)
+    length, stride : int
+        Window length and step, in frames.
+
+    Returns
+    -------
+    ndarray of shape (n_windows, length, n_nodes)
+    """
+    w = n_windows(x.shape[0], length, stride)
+    view = np.lib.stride_tricks.sliding_window_view(x, length, axis=0)  # (T-L+1, N, L)
+    return view[: (w - 1) * stride + 1 : stride].transpose(0, 2, 1)
+
+
+def dynamic_connectivity(
+    signals: np.ndarray | Sequence[np.ndarray],
+    length: int,
+    stride: int,
+    kind: str = "correlation",
+    *,
+    shrinkage: str | None = None,
+    fisher_z: bool = False,
+    device: str = "cpu",
+    estimator: ConnectivityEstimator | None = None,
+) -> np.ndarray:
+    """Sliding-window FC of every sample.
+
+    Every sample must give the same number of windows (equal lengths), so the result is a
+    dense array. Kind tangent uses one reference: the geometric mean of all windows of all
+    samples.
+
+    Parameters
+    ----------
+    signals : ndarray (n_samples, n_times, n_nodes) or list of (n_times, n_nodes)
+    length, stride : int
+        Window length and step, in frames.
+    kind, shrinkage, fisher_z, device
+        As for :func:`neurocl.connectivity.connectivity`.
+    estimator : ConnectivityEstimator, optional
+        A configured estimator to use instead of building one.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_windows, n_nodes, n_nodes), float64
+
+    Raises
+    ------
+    ParameterError
+        When a sample is shorter than one window, or samples give different window counts.
+    """
+    lengths = [int(np.shape(s)[0]) for s in signals]
+    counts = {n_windows(t, length, stride) for t in lengths}
+    if min(lengths) < length:
+        worst = int(np.argmin(lengths))
+        raise ParameterError(
+            f"sample {worst} has {lengths[worst]} time points, fewer than the window of "
+            f"{length}; use a shorter --window or drop that sample"
+        )
+    if len(counts) != 1:
+        raise ParameterError(
+            f"samples give different numbers of windows ({sorted(counts)}); dynamic FC needs "
+            "runs of equal length: trim them to the same length first"
+        )
+    n_win = counts.pop()
+    n_nodes = int(np.shape(signals[0])[-1])
+    windows = np.concatenate(
+        [sliding_windows(np.asarray(s), length, stride) for s in signals], axis=0
+    )
+    est = estimator or ConnectivityEstimator(
+        kind, shrinkage=shrinkage, fisher_z=fisher_z, device=device
+    )
+    fc = est.fit_transform(windows)
+    return fc.reshape(len(lengths), n_win, n_nodes, n_nodes)

@@ -1,0 +1,145 @@
+"""Known-answer tests of the FC engine against nilearn's ConnectivityMeasure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from nilearn.connectome import ConnectivityMeasure
+from sklearn.covariance import EmpiricalCovariance, LedoitWolf
+
+from neurocl._core.errors import ParameterError
+from neurocl.connectivity import (
+    KINDS,
+    ConnectivityEstimator,
+    dynamic_connectivity,
+    fisher_z,
+    n_windows,
+    sliding_windows,
+)
+
+TOL = {"correlation": 1e-5, "covariance": 1e-5, "precision": 1e-6,
+       "partial correlation": 1e-6, "tangent": 1e-6}
+
+
+@pytest.fixture
+def signals(rng):
+    # 7 samples, 61 frames, 9 nodes, correlated through a random mixing matrix
+    mix = rng.standard_normal((9, 9))
+    return rng.standard_normal((7, 61, 9)) @ mix + rng.standard_normal(9)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    ("shrinkage", "reference"),
+    [(None, EmpiricalCovariance(store_precision=False)),
+     ("ledoit-wolf", LedoitWolf(store_precision=False))],
+)
+def test_static_matches_nilearn(signals, kind, shrinkage, reference):
+    expected = ConnectivityMeasure(kind=kind, cov_estimator=reference).fit_transform(
+        list(signals)
+    )
+    got = ConnectivityEstimator(kind, shrinkage=shrinkage).fit_transform(signals)
+    assert got.shape == (7, 9, 9)
+    scale = max(1.0, np.abs(expected).max()) if kind == "precision" else 1.0
+    np.testing.assert_allclose(got, expected, atol=TOL[kind] * scale, rtol=0)
+
+
+def test_unequal_lengths_match_nilearn(rng):
+    xs = [rng.standard_normal((t, 6)) for t in (40, 55, 40, 70)]
+    expected = ConnectivityMeasure(
+        kind="tangent", cov_estimator=LedoitWolf(store_precision=False)
+    ).fit_transform(xs)
+    got = ConnectivityEstimator("tangent", shrinkage="ledoit-wolf").fit_transform(xs)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["tangent", "partial correlation", "precision"])
+def test_inverse_kinds_symmetric_and_finite(signals, kind):
+    got = ConnectivityEstimator(kind, shrinkage="ledoit-wolf").fit_transform(signals)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, np.swapaxes(got, 1, 2), atol=1e-10)
+
+
+def test_correlation_is_plain_pearson(signals):
+    got = ConnectivityEstimator("correlation").fit_transform(signals)
+    for x, c in zip(signals, got, strict=True):
+        np.testing.assert_allclose(c, np.corrcoef(x.T), atol=1e-12)
+
+
+def test_fisher_z_zeroes_diagonal(signals):
+    z = ConnectivityEstimator("correlation", fisher_z=True).fit_transform(signals)
+    r = ConnectivityEstimator("correlation").fit_transform(signals)
+    assert np.all(np.diagonal(z, axis1=1, axis2=2) == 0)
+    off = ~np.eye(9, dtype=bool)
+    np.testing.assert_allclose(z[:, off], np.arctanh(r[:, off]), atol=1e-10)
+    np.testing.assert_allclose(fisher_z(r.copy())[:, off], z[:, off])
+
+
+def test_fisher_z_refused_for_covariance(signals):
+    with pytest.raises(ParameterError, match="correlation kinds only"):
+        ConnectivityEstimator("covariance", fisher_z=True).fit_transform(signals)
+
+
+def test_short_signals_need_shrinkage(rng):
+    x = rng.standard_normal((3, 15, 10))
+    with pytest.raises(ParameterError, match="ledoit-wolf"):
+        ConnectivityEstimator("tangent").fit_transform(x)
+    ConnectivityEstimator("tangent", shrinkage="ledoit-wolf").fit_transform(x)
+
+
+def test_kind_names_are_normalised(signals):
+    a = ConnectivityEstimator("partial_correlation", shrinkage="lw").fit_transform(signals)
+    b = ConnectivityEstimator("partial correlation", shrinkage="ledoit-wolf").fit_transform(signals)
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ParameterError, match="kind must be one of"):
+        ConnectivityEstimator("coherence").fit_transform(signals)
+
+
+@pytest.mark.parametrize(("n_times", "length", "stride", "expected"),
+                         [(168, 30, 5, 28), (100, 100, 1, 1), (99, 100, 1, 0), (50, 10, 7, 6)])
+def test_window_counts(n_times, length, stride, expected):
+    assert n_windows(n_times, length, stride) == expected
+
+
+def test_sliding_windows_are_the_right_frames(rng):
+    x = rng.standard_normal((50, 4))
+    w = sliding_windows(x, 10, 7)
+    assert w.shape == (6, 10, 4)
+    np.testing.assert_array_equal(w[2], x[14:24])
+
+
+def test_dynamic_matches_nilearn_on_all_windows(rng):
+    x = rng.standard_normal((3, 48, 5))
+    dfc = dynamic_connectivity(x, 20, 7, "correlation")
+    assert dfc.shape == (3, 5, 5, 5)
+    windows = [x[s, i * 7 : i * 7 + 20] for s in range(3) for i in range(5)]
+    expected = ConnectivityMeasure(
+        kind="correlation", cov_estimator=EmpiricalCovariance(store_precision=False)
+    ).fit_transform(windows)
+    np.testing.assert_allclose(dfc.reshape(15, 5, 5), expected, atol=1e-5)
+
+
+def test_dynamic_tangent_uses_one_reference(rng):
+    x = rng.standard_normal((2, 60, 4))
+    dfc = dynamic_connectivity(x, 25, 5, "tangent", shrinkage="ledoit-wolf")
+    windows = [x[s, i * 5 : i * 5 + 25] for s in range(2) for i in range(8)]
+    expected = ConnectivityMeasure(
+        kind="tangent", cov_estimator=LedoitWolf(store_precision=False)
+    ).fit_transform(windows)
+    np.testing.assert_allclose(dfc.reshape(16, 4, 4), expected, atol=1e-6)
+
+
+def test_dynamic_refuses_windows_longer_than_signal(rng):
+    with pytest.raises(ParameterError, match="fewer than the window"):
+        dynamic_connectivity(rng.standard_normal((2, 20, 3)), 30, 5)
+
+
+def test_real_development_subjects_match_nilearn(test_data):
+    ts = np.load(test_data / "development_fmri" / "timeseries_aal116.npz",
+                 allow_pickle=False)["timeseries"][:12].astype(np.float64)
+    for kind in ("correlation", "tangent", "partial correlation"):
+        expected = ConnectivityMeasure(
+            kind=kind, cov_estimator=LedoitWolf(store_precision=False)
+        ).fit_transform(list(ts))
+        got = ConnectivityEstimator(kind, shrinkage="ledoit-wolf").fit_transform(ts)
+        np.testing.assert_allclose(got, expected, atol=TOL[kind])
