@@ -67,6 +67,10 @@ def fmri(
     low_pass: float = typer.Option(None, "--low-pass", help="Low-pass cutoff in Hz."),
     t_r: float = typer.Option(None, "--t-r", help="Repetition time in seconds."),
     device: str = typer.Option("cpu", "--device", help="Torch device for FC: cpu | cuda."),
+    shard: str = typer.Option(
+        None, "--shard", help="Build only shard i of n (e.g. 3/64, 1-based) for a cluster "
+        "array job; join the shards with `neurocl merge-fc`."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -80,7 +84,7 @@ def fmri(
             name_column=name_column, network_column=network_column, atlas_name=atlas_name,
             phenotype=phenotype, id_column=id_column, standardize=standardize, detrend=detrend,
             high_pass=high_pass, low_pass=low_pass, t_r=t_r, device=device, overwrite=overwrite,
-            command=command_line(), progress=progress,
+            shard=shard, command=command_line(), progress=progress,
         )
     _render(result, as_json)
 

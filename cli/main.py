@@ -70,9 +70,9 @@ def main(
 
 
 def _register() -> None:
-    from neurocl.cli import build_fc, demo, info
+    from neurocl.cli import build_fc, demo, info, merge
 
-    for module in (build_fc, info, demo):
+    for module in (build_fc, merge, info, demo):
         module.register(app)
 
 

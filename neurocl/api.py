@@ -17,7 +17,7 @@ from neurocl._core.errors import InputFileError, ParameterError
 from neurocl._core.progress import ProgressCallback, no_progress
 from neurocl.data.dataset import FCDataset, load_dataset
 
-__all__ = ["BuildResult", "DemoResult", "build_fc_fmri", "demo", "info", "load_dataset"]
+__all__ = ["BuildResult", "DemoResult", "build_fc_fmri", "demo", "info", "load_dataset", "merge_fc"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -99,6 +99,7 @@ def build_fc_fmri(
     t_r: float | None = None,
     device: str = "cpu",
     overwrite: bool = False,
+    shard: str | None = None,
     command: str | None = None,
     progress: ProgressCallback = no_progress,
 ) -> BuildResult:
@@ -142,6 +143,9 @@ def build_fc_fmri(
         Torch device for FC.
     overwrite : bool
         Replace an existing dataset.
+    shard : str, optional
+        ``"i/n"``: build only shard ``i`` of ``n`` (1-based, contiguous blocks of samples in
+        input order, after the phenotype join); join shards with :func:`merge_fc`.
     command : str, optional
         The command line recorded in ``meta.json``.
     progress : callable
@@ -200,9 +204,26 @@ def build_fc_fmri(
             )
         if join.unused:
             warnings.append(f"{len(join.unused)} rows of {phenotype} match no sample (ignored)")
+    shard_meta = None
+    if shard is not None:
+        from neurocl.data.shards import parse_shard, shard_indices
+
+        keep = shard_indices(len(subjects), shard)
+        if len(keep) == 0:
+            raise ParameterError(
+                f"--shard {shard} holds no sample ({len(subjects)} samples in all); use fewer "
+                "shards"
+            )
+        subjects = subjects.iloc[keep].reset_index(drop=True)
+        data.arrays = [data.arrays[i] for i in keep]
+        data.sources = [data.sources[i] for i in keep]
+        index, count = parse_shard(shard)
+        shard_meta = {"index": index, "count": count, "n_total": int(len(data.subjects)),
+                      "first": int(keep[0]), "stop": int(keep[-1]) + 1}
     n_nodes = data.arrays[0].shape[1]
     nodes = _nodes_for(n_nodes, networks, data.node_names, name_column, network_column)
     meta = {
+        "shard": shard_meta,
         "modality": "fmri",
         "input_type": data.input_type,
         "atlas": atlas_name or (Path(networks).name if networks else None),
@@ -213,7 +234,7 @@ def build_fc_fmri(
         "command": command,
     }
     if data.input_type == "matrices":
-        if cleaning.active or window is not None or shrinkage is not None:
+        if cleaning.active or window is not None or shrinkage not in (None, "empirical"):
             raise ParameterError(
                 "cleaning, --window and --shrinkage need time series, but the inputs are "
                 "matrices; drop those options"
@@ -230,6 +251,45 @@ def build_fc_fmri(
         overwrite=overwrite, progress=progress,
     )
     return BuildResult(ds, warnings, report)
+
+
+# --------------------------------------------------------------------------------------------
+# merge-fc
+# --------------------------------------------------------------------------------------------
+
+
+def merge_fc(
+    shards: Sequence[str | Path],
+    out: str | Path,
+    *,
+    overwrite: bool = False,
+    command: str | None = None,
+    progress: ProgressCallback = no_progress,
+) -> dict[str, Any]:
+    """Merge shard datasets (``build-fc --shard i/n``) into one dataset.
+
+    Parameters
+    ----------
+    shards : sequence of str or Path
+        Shard dataset directories, in sample order.
+    out : str or Path
+        The merged dataset directory (written atomically, chunk by chunk).
+    overwrite : bool
+        Replace an existing ``out``.
+    command : str, optional
+        Command line recorded in ``meta.json``.
+    progress : callable
+        Progress callback.
+
+    Returns
+    -------
+    dict
+        The merged dataset's summary.
+    """
+    from neurocl.data.shards import merge_datasets
+
+    return merge_datasets(shards, out, overwrite=overwrite, command=command,
+                          progress=progress).summary()
 
 
 # --------------------------------------------------------------------------------------------

@@ -225,3 +225,20 @@ def test_real_development_set(tmp_path, test_data):
     assert (ds.subjects["child_adult"] == ds.subjects["Child_Adult"]).all()
     summary = json.loads(json.dumps(ds.summary()))
     assert summary["networks"]["None"] == 38 and summary["networks"]["Default"] == 18
+
+
+@pytest.mark.parametrize("kind", ["correlation", "tangent"])
+def test_chunked_build_equals_one_batch(tmp_path, rng, kind):
+    from neurocl.connectivity import ConnectivityEstimator, dynamic_connectivity
+    from neurocl.data.build import build_from_signals
+    from neurocl.io.networks import default_nodes
+
+    signals = [rng.standard_normal((45, 5)) for _ in range(7)]
+    subjects = pd.DataFrame({"sample_id": list("abcdefg"), "subject_id": list("abcdefg")})
+    ds = build_from_signals(tmp_path / "c.ds", signals, subjects, default_nodes(5), kind=kind,
+                            shrinkage="ledoit-wolf", window=20, stride=5, chunk_size=3)
+    expected = ConnectivityEstimator(kind, shrinkage="ledoit-wolf").fit_transform(signals)
+    np.testing.assert_allclose(ds.fc, expected, atol=1e-6)
+    dfc = dynamic_connectivity(signals, 20, 5, kind, shrinkage="ledoit-wolf")
+    np.testing.assert_allclose(ds.dynamic_fc, dfc, atol=1e-6)
+    assert ds.covariance.dtype == np.float64

@@ -97,3 +97,25 @@ def test_not_a_dataset(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetError, match="no meta.json"):
         load_dataset(tmp_path / "empty")
+
+
+def test_writer_without_finish_leaves_nothing(tmp_path):
+    from neurocl.data.dataset import DatasetWriter
+
+    with pytest.raises(DatasetError, match="finish"), DatasetWriter(tmp_path / "g.ds") as w:
+        w.allocate("fc", (2, 3, 3))[:] = 1.0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_writer_chunks_are_memory_mapped(tmp_path):
+    from neurocl.data.dataset import DatasetWriter
+
+    subjects, nodes = _tables()
+    with DatasetWriter(tmp_path / "h.ds") as w:
+        fc = w.allocate("fc", (5, 4, 4))
+        assert isinstance(fc, np.memmap)
+        for start in range(0, 5, 2):
+            fc[start : start + 2] = start
+        w.finish(subjects, nodes, {"kind": "correlation"})
+    ds = load_dataset(tmp_path / "h.ds")
+    assert ds.fc[:, 0, 0].tolist() == [0, 0, 2, 2, 4]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -130,8 +130,26 @@ def fisher_z(fc: np.ndarray | torch.Tensor, eps: float = 1e-7) -> Any:
     return z
 
 
+def _float64_chunks(
+    covariances: torch.Tensor | np.ndarray, chunk_size: int | None, device: str | torch.device
+) -> Iterator[torch.Tensor]:
+    if isinstance(covariances, torch.Tensor) and chunk_size is None:
+        yield covariances
+        return
+    step = chunk_size or len(covariances)
+    for start in range(0, len(covariances), step):
+        yield torch.as_tensor(
+            np.asarray(covariances[start : start + step]), dtype=torch.float64, device=device
+        )
+
+
 def geometric_mean(
-    covariances: torch.Tensor, max_iter: int = 30, tol: float | None = 1e-7
+    covariances: torch.Tensor | np.ndarray,
+    max_iter: int = 30,
+    tol: float | None = 1e-7,
+    *,
+    chunk_size: int | None = None,
+    device: str | torch.device = "cpu",
 ) -> torch.Tensor:
     """Riemannian geometric mean of SPD matrices (the tangent-space reference).
 
@@ -140,26 +158,34 @@ def geometric_mean(
 
     Parameters
     ----------
-    covariances : Tensor of shape (batch, n, n)
-        Symmetric positive definite matrices (float64).
+    covariances : Tensor or ndarray of shape (batch, n, n)
+        Symmetric positive definite matrices (computed in float64). A memory-mapped array
+        is read ``chunk_size`` matrices at a time, once per iteration.
     max_iter : int
         Maximum number of gradient steps.
     tol : float or None
         Stop when the gradient norm divided by ``n * n`` falls below it.
+    chunk_size : int, optional
+        Matrices per chunk (None: all at once).
+    device : str or torch.device
+        Where chunks are computed.
 
     Returns
     -------
     Tensor of shape (n, n)
     """
-    gmean = covariances.mean(dim=0)
+    total = len(covariances)
+    gmean = sum(c.sum(dim=0) for c in _float64_chunks(covariances, chunk_size, device)) / total
     norm_old = math.inf
     step = 1.0
     norm = math.inf
     for _ in range(max_iter):
         vals, vecs = torch.linalg.eigh(gmean)
         inv_sqrt = form_symmetric(lambda v: torch.sqrt(1.0 / v), vals, vecs)
-        whitened = inv_sqrt @ covariances @ inv_sqrt
-        logs_mean = map_eigenvalues(torch.log, whitened).mean(dim=0)
+        logs_mean = sum(
+            map_eigenvalues(torch.log, inv_sqrt @ c @ inv_sqrt).sum(dim=0)
+            for c in _float64_chunks(covariances, chunk_size, device)
+        ) / total
         if torch.isnan(logs_mean).any():
             raise FloatingPointError("NaN after the matrix logarithm")
         norm = float(torch.linalg.norm(logs_mean))
@@ -255,7 +281,8 @@ class ConnectivityEstimator:
         self.chunk_size = chunk_size
         self.allow_short = allow_short
 
-    def _check(self, n_times: int, n_nodes: int) -> tuple[str, str]:
+    def check_input(self, n_times: int, n_nodes: int) -> tuple[str, str]:
+        """Validate the options for signals of ``n_times`` x ``n_nodes``; return kind, estimator."""
         kind = normalize_kind(self.kind)
         estimator = normalize_estimator(self.shrinkage)
         if self.fisher_z and kind not in CORRELATION_KINDS:
@@ -328,10 +355,19 @@ class ConnectivityEstimator:
         return self
 
     def fit_covariances(self, covariances: np.ndarray) -> ConnectivityEstimator:
-        """Fit the tangent reference from precomputed covariances (n_samples, n, n)."""
-        cov = torch.as_tensor(np.asarray(covariances), dtype=torch.float64, device=self.device)
-        _check_spd(cov)
-        mean = geometric_mean(cov)
+        """Fit the tangent reference from precomputed covariances (n_samples, n, n).
+
+        A memory-mapped array is read ``chunk_size`` matrices at a time.
+        """
+        for start in range(0, len(covariances), self.chunk_size):
+            _check_spd(
+                torch.as_tensor(np.asarray(covariances[start : start + self.chunk_size]),
+                                dtype=torch.float64, device=self.device),
+                offset=start,
+            )
+        if isinstance(covariances, np.ndarray) and len(covariances) <= self.chunk_size:
+            covariances = torch.as_tensor(covariances, dtype=torch.float64, device=self.device)
+        mean = geometric_mean(covariances, chunk_size=self.chunk_size, device=self.device)
         self.mean_ = mean.cpu().numpy()
         self.whitening_ = map_eigenvalues(lambda v: 1.0 / torch.sqrt(v), mean).cpu().numpy()
         return self
@@ -375,7 +411,7 @@ class ConnectivityEstimator:
         -------
         ndarray of shape (n_samples, n_nodes, n_nodes), float64
         """
-        kind, _ = self._check(*self._min_times(signals))
+        kind, _ = self.check_input(*self._min_times(signals))
         cov = self.covariances(signals, standardize=(kind == "correlation"))
         if kind == "tangent":
             self.fit_covariances(cov)
@@ -383,18 +419,18 @@ class ConnectivityEstimator:
 
     def transform(self, signals: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """Compute FC with an already fitted reference (kind tangent) or none."""
-        kind, _ = self._check(*self._min_times(signals))
+        kind, _ = self.check_input(*self._min_times(signals))
         cov = self.covariances(signals, standardize=(kind == "correlation"))
         return self.transform_covariances(cov)
 
 
-def _check_spd(cov: torch.Tensor) -> None:
+def _check_spd(cov: torch.Tensor, offset: int = 0) -> None:
     w = torch.linalg.eigvalsh(cov)
     bad = torch.nonzero(w.min(dim=-1).values <= 0).flatten()
     if len(bad):
         raise InputFileError(
             f"{len(bad)} covariance matrices are not positive definite (first: sample "
-            f"{int(bad[0])}); the signals are rank-deficient (e.g. confound-regressed): "
+            f"{int(bad[0]) + offset}); the signals are rank-deficient (e.g. confound-regressed): "
             "pass --shrinkage ledoit-wolf"
         )
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurocl._core.errors import InputFileError, NeuroclError, ParameterError
+from neurocl._core.errors import InputFileError, ParameterError
 from neurocl._core.progress import ProgressCallback, no_progress
 from neurocl.connectivity.dynamic import dynamic_connectivity, n_windows
 from neurocl.connectivity.static import (
@@ -19,7 +19,7 @@ from neurocl.connectivity.static import (
     normalize_kind,
 )
 from neurocl.connectivity.static import fisher_z as fisher_transform
-from neurocl.data.dataset import FCDataset, write_dataset
+from neurocl.data.dataset import DatasetWriter, FCDataset, write_dataset, write_timeseries
 
 
 def _where(sources: Sequence[str] | None, i: int, subjects: pd.DataFrame) -> tuple[str | None, str]:
@@ -132,9 +132,14 @@ def build_from_signals(
     sources: Sequence[str] | None = None,
     device: str = "cpu",
     overwrite: bool = False,
+    chunk_size: int = 256,
     progress: ProgressCallback = no_progress,
 ) -> FCDataset:
     """Compute static (and optionally dynamic) FC from signals and write the dataset.
+
+    Samples are processed ``chunk_size`` at a time and written into memory-mapped arrays,
+    so memory stays bounded by one chunk (dynamic FC of kind tangent excepted: its
+    reference needs every window at once).
 
     Parameters
     ----------
@@ -162,6 +167,8 @@ def build_from_signals(
         Torch device for the FC computation.
     overwrite : bool
         Replace an existing dataset.
+    chunk_size : int
+        Samples per chunk.
     progress : callable
         Progress callback.
 
@@ -173,59 +180,81 @@ def build_from_signals(
     estimator_name = normalize_estimator(shrinkage)
     names = nodes["name"].astype(str).tolist()
     check_signals(signals, subjects, names, sources)
+    lengths = [int(x.shape[0]) for x in signals]
+    n_samples, n_nodes = len(signals), int(signals[0].shape[1])
     if window is not None:
-        short = [i for i, x in enumerate(signals) if x.shape[0] < window]
+        short = [i for i, t in enumerate(lengths) if t < window]
         if short:
             src, what = _where(sources, short[0], subjects)
             raise InputFileError(
-                f"{what} has {signals[short[0]].shape[0]} time points, fewer than the window of "
+                f"{what} has {lengths[short[0]]} time points, fewer than the window of "
                 f"{window} ({len(short)} such samples); use a shorter --window",
                 src,
             )
-    est = ConnectivityEstimator(kind, shrinkage=estimator_name, fisher_z=fisher_z, device=device)
-    progress("fc", 0, 2 if window else 1)
-    try:
-        fc = est.fit_transform(list(signals))
-        covariance = est.covariances(list(signals))
-    except NeuroclError:
-        raise
-    except FloatingPointError as exc:
-        raise ParameterError(
-            f"kind {kind!r} failed numerically ({exc}); pass --shrinkage ledoit-wolf"
-        ) from exc
-    progress("fc", 1, 2 if window else 1)
-    dfc = None
+        if len({n_windows(t, window, stride) for t in lengths}) != 1:
+            raise InputFileError(
+                "samples of different lengths give different numbers of windows; dynamic FC "
+                "needs runs of equal length: trim them to the same length first",
+                sources[0] if sources else None,
+            )
+    est = ConnectivityEstimator(kind, shrinkage=estimator_name, fisher_z=fisher_z, device=device,
+                                chunk_size=chunk_size)
+    est.check_input(min(lengths), n_nodes)
+    chunks = [np.arange(i, min(i + chunk_size, n_samples)) for i in range(0, n_samples,
+                                                                           chunk_size)]
+    n_steps = len(chunks) * (2 if window else 1) + (len(chunks) if kind == "tangent" else 0)
+    done = 0
     window_meta = None
-    if window is not None:
-        dfc = dynamic_connectivity(
-            list(signals), window, stride, kind, shrinkage=estimator_name, fisher_z=fisher_z,
-            device=device,
-        )
-        window_meta = {
-            "length": window,
-            "stride": stride,
-            "n_windows": n_windows(signals[0].shape[0], window, stride),
+    with DatasetWriter(out, overwrite=overwrite) as writer:
+        fc_out = writer.allocate("fc", (n_samples, n_nodes, n_nodes))
+        cov_out = writer.allocate("covariance", (n_samples, n_nodes, n_nodes), np.float64)
+        write_timeseries(writer, signals)
+        try:
+            for idx in chunks:
+                batch = [signals[i] for i in idx]
+                cov_out[idx] = est.covariances(batch)
+                if kind != "tangent":
+                    fc_out[idx] = est.fit_transform(batch)
+                done += 1
+                progress("fc", done, n_steps)
+            if kind == "tangent":
+                est.fit_covariances(cov_out)
+                for idx in chunks:
+                    fc_out[idx] = est.transform_covariances(cov_out[idx])
+                    done += 1
+                    progress("fc", done, n_steps)
+            if window is not None:
+                n_win = n_windows(lengths[0], window, stride)
+                dfc_out = writer.allocate("dynamic_fc", (n_samples, n_win, n_nodes, n_nodes))
+                dyn_chunks = [np.arange(n_samples)] if kind == "tangent" else chunks
+                for idx in dyn_chunks:  # tangent: one reference over all windows
+                    dfc_out[idx] = dynamic_connectivity(
+                        [signals[i] for i in idx], window, stride, kind,
+                        shrinkage=estimator_name, fisher_z=fisher_z, device=device,
+                    )
+                    done += 1 if kind != "tangent" else len(chunks)
+                    progress("fc", done, n_steps)
+                window_meta = {"length": window, "stride": stride, "n_windows": n_win}
+        except FloatingPointError as exc:
+            raise ParameterError(
+                f"kind {kind!r} failed numerically ({exc}); pass --shrinkage ledoit-wolf"
+            ) from exc
+        full_meta = {
+            "modality": "fmri",
+            **(meta or {}),
+            "kind": kind,
+            "shrinkage": estimator_name,
+            "fisher_z": bool(fisher_z),
+            "covariance_estimator": estimator_name,
+            "window": window_meta,
         }
-        progress("fc", 2, 2)
-    full_meta = {
-        "modality": "fmri",
-        **(meta or {}),
-        "kind": kind,
-        "shrinkage": estimator_name,
-        "fisher_z": bool(fisher_z),
-        "covariance_estimator": estimator_name,
-        "window": window_meta,
-    }
-    if kind == "tangent":
-        full_meta["tangent_note"] = (
-            "reference fitted on all samples of this dataset (for exploration); probes refit "
-            "it inside each training fold from covariance.npy"
-        )
-    return write_dataset(
-        out, fc=fc, subjects=subjects, nodes=nodes, meta=full_meta, covariance=covariance,
-        timeseries=[np.asarray(x, dtype=np.float32) for x in signals], dynamic_fc=dfc,
-        overwrite=overwrite,
-    )
+        if kind == "tangent":
+            full_meta["tangent_note"] = (
+                "reference fitted on all samples of this dataset (for exploration); probes "
+                "refit it inside each training fold from covariance.npy"
+            )
+        writer.finish(subjects, nodes, full_meta)
+    return FCDataset(out)
 
 
 def build_from_matrices(

@@ -8,7 +8,7 @@ Layout (schema version 1)::
                            then phenotype columns
       nodes.tsv            one row per node: name, network, x, y, z
       fc.npy               float32 [S, N, N]   static FC (EEG: the band in meta["band"])
-      covariance.npy       float32 [S, N, N]   per-sample covariance (fMRI from signals)
+      covariance.npy       float64 [S, N, N]   per-sample covariance (fMRI from signals)
       timeseries.npy       float32 [S, T, N]   cleaned signals, time x nodes (equal lengths), or
       timeseries.npy       float32 [sum T, N]  concatenated, with
       timeseries_offsets.npy int64 [S + 1]     row offsets (runs of different lengths)
@@ -325,8 +325,111 @@ def atomic_directory(out: str | Path, *, overwrite: bool = False) -> Iterator[Pa
         raise
 
 
-def _save(directory: Path, name: str, array: np.ndarray, dtype: Any = np.float32) -> None:
-    np.save(directory / f"{name}.npy", np.ascontiguousarray(array, dtype=dtype), allow_pickle=False)
+class DatasetWriter:
+    """Write a dataset chunk by chunk into memory-mapped arrays, atomically.
+
+    Arrays are allocated on disk (``allocate``), filled slice by slice, and the directory
+    appears under its final name only when ``finish`` has written the tables and
+    ``meta.json`` and the ``with`` block ends without error. Peak memory stays at one chunk.
+
+    Parameters
+    ----------
+    out : str or Path
+        The dataset directory to create.
+    overwrite : bool
+        Replace an existing directory.
+
+    Examples
+    --------
+    >>> with DatasetWriter("big.ds") as w:  # doctest: +SKIP
+    ...     fc = w.allocate("fc", (n_samples, n_nodes, n_nodes))
+    ...     for start, chunk in chunks:
+    ...         fc[start : start + len(chunk)] = chunk
+    ...     w.finish(subjects, nodes, meta)
+    """
+
+    def __init__(self, out: str | Path, *, overwrite: bool = False) -> None:
+        self.out = Path(out)
+        self.overwrite = overwrite
+        self._arrays: dict[str, np.ndarray] = {}
+        self._finished = False
+
+    def __enter__(self) -> DatasetWriter:
+        self._context = atomic_directory(self.out, overwrite=self.overwrite)
+        self.directory = self._context.__enter__()
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool | None:
+        for array in self._arrays.values():
+            if isinstance(array, np.memmap):
+                array.flush()
+        self._arrays.clear()
+        if exc_type is None and not self._finished:
+            err = DatasetError("incomplete: finish() was not called, nothing written", self.out)
+            self._context.__exit__(DatasetError, err, None)  # removes the temporary directory
+            raise err
+        return self._context.__exit__(exc_type, exc, tb)
+
+    def allocate(self, name: str, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+        """Create ``name.npy`` of ``shape`` on disk and return it memory-mapped for writing."""
+        array = np.lib.format.open_memmap(
+            self.directory / f"{name}.npy", mode="w+", dtype=dtype, shape=shape
+        )
+        self._arrays[name] = array
+        return array
+
+    def save(self, name: str, array: np.ndarray, dtype: Any = np.float32) -> None:
+        """Write a whole array at once."""
+        np.save(self.directory / f"{name}.npy", np.ascontiguousarray(array, dtype=dtype),
+                allow_pickle=False)
+
+    def finish(self, subjects: pd.DataFrame, nodes: pd.DataFrame, meta: Mapping[str, Any]) -> None:
+        """Write ``subjects.tsv``, ``nodes.tsv`` and ``meta.json`` (last, as the seal)."""
+        from neurocl import __version__
+
+        for col in ("sample_id", "subject_id"):
+            if col not in subjects:
+                raise DatasetError(f"subjects table lacks the {col!r} column", self.out)
+        if subjects["sample_id"].duplicated().any():
+            dup = subjects["sample_id"][subjects["sample_id"].duplicated()].iloc[0]
+            raise DatasetError(f"sample_id {dup!r} appears more than once", self.out)
+        full_meta = {
+            "schema_version": SCHEMA_VERSION,
+            **dict(meta),
+            "n_samples": len(subjects),
+            "n_nodes": len(nodes),
+            "neurocl_version": __version__,
+            "command": meta.get("command") or " ".join(["neurocl", *sys.argv[1:]]),
+        }
+        subjects.to_csv(self.directory / "subjects.tsv", sep="\t", index=False)
+        node_table = nodes.copy()
+        for col in ("x", "y", "z"):
+            if col not in node_table:
+                node_table[col] = np.nan
+        node_table.to_csv(self.directory / "nodes.tsv", sep="\t", index=False)
+        (self.directory / "meta.json").write_text(
+            json.dumps(_jsonable(full_meta), indent=2) + "\n"
+        )
+        self._finished = True
+
+
+def write_timeseries(writer: DatasetWriter, timeseries: np.ndarray | Sequence[np.ndarray]) -> None:
+    """Store signals: one [S, T, N] array, or concatenated with offsets for unequal lengths."""
+    if isinstance(timeseries, np.ndarray) and timeseries.ndim == 3:
+        writer.save("timeseries", timeseries)
+        return
+    lengths = [len(x) for x in timeseries]
+    n_nodes = int(np.shape(timeseries[0])[-1])
+    if len(set(lengths)) == 1:
+        data = writer.allocate("timeseries", (len(lengths), lengths[0], n_nodes))
+        for i, x in enumerate(timeseries):
+            data[i] = x
+        return
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    data = writer.allocate("timeseries", (int(offsets[-1]), n_nodes))
+    for i, x in enumerate(timeseries):
+        data[offsets[i] : offsets[i + 1]] = x
+    writer.save("timeseries_offsets", offsets, dtype=np.int64)
 
 
 def write_dataset(
@@ -373,53 +476,22 @@ def write_dataset(
     FCDataset
         The written dataset.
     """
-    from neurocl import __version__
-
     n_samples, n_nodes = len(subjects), len(nodes)
     if fc.shape != (n_samples, n_nodes, n_nodes):
         raise DatasetError(
             f"fc has shape {fc.shape}, expected ({n_samples}, {n_nodes}, {n_nodes})", out
         )
-    for col in ("sample_id", "subject_id"):
-        if col not in subjects:
-            raise DatasetError(f"subjects table lacks the {col!r} column", out)
-    if subjects["sample_id"].duplicated().any():
-        dup = subjects["sample_id"][subjects["sample_id"].duplicated()].iloc[0]
-        raise DatasetError(f"sample_id {dup!r} appears more than once", out)
-    full_meta = {
-        "schema_version": SCHEMA_VERSION,
-        **dict(meta),
-        "n_samples": n_samples,
-        "n_nodes": n_nodes,
-        "neurocl_version": __version__,
-        "command": meta.get("command") or " ".join(["neurocl", *sys.argv[1:]]),
-    }
-    with atomic_directory(out, overwrite=overwrite) as tmp:
-        _save(tmp, "fc", fc)
+    with DatasetWriter(out, overwrite=overwrite) as writer:
+        writer.save("fc", fc)
         if covariance is not None:
-            _save(tmp, "covariance", covariance)
+            writer.save("covariance", covariance, np.float64)
         if timeseries is not None:
-            if isinstance(timeseries, np.ndarray) and timeseries.ndim == 3:
-                _save(tmp, "timeseries", timeseries)
-            else:
-                lengths = [len(x) for x in timeseries]
-                if len(set(lengths)) == 1:
-                    _save(tmp, "timeseries", np.stack(list(timeseries)))
-                else:
-                    _save(tmp, "timeseries", np.concatenate(list(timeseries), axis=0))
-                    _save(tmp, "timeseries_offsets", np.concatenate([[0], np.cumsum(lengths)]),
-                          dtype=np.int64)
+            write_timeseries(writer, timeseries)
         if dynamic_fc is not None:
-            _save(tmp, "dynamic_fc", dynamic_fc)
+            writer.save("dynamic_fc", dynamic_fc)
         if fc_bands is not None:
-            _save(tmp, "fc_bands", fc_bands)
-        subjects.to_csv(tmp / "subjects.tsv", sep="\t", index=False)
-        node_table = nodes.copy()
-        for col in ("x", "y", "z"):
-            if col not in node_table:
-                node_table[col] = np.nan
-        node_table.to_csv(tmp / "nodes.tsv", sep="\t", index=False)
-        (tmp / "meta.json").write_text(json.dumps(_jsonable(full_meta), indent=2) + "\n")
+            writer.save("fc_bands", fc_bands)
+        writer.finish(subjects, nodes, meta)
     return FCDataset(out)
 
 

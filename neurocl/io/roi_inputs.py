@@ -166,7 +166,7 @@ def _read_stack(path: Path, input_type: str) -> RoiInput | None:
             with np.load(path, allow_pickle=False) as z:
                 fields = {k: z[k] for k in z.files}
         else:
-            fields = {"__array__": np.load(path, allow_pickle=False)}
+            fields = {"__array__": np.load(path, mmap_mode="r", allow_pickle=False)}
     except ValueError as exc:
         raise InputFileError(
             f"cannot read the arrays without pickle ({exc}); save plain numeric arrays", path
@@ -192,7 +192,7 @@ def _read_stack(path: Path, input_type: str) -> RoiInput | None:
                 path,
             )
         key = three_d[0]
-    data = np.asarray(fields.pop(key))
+    data = fields.pop(key)
     if data.ndim != 3:
         raise InputFileError(
             f"array {key!r} has shape {data.shape}; expected 3-D [subjects, time, nodes] or "
@@ -217,7 +217,8 @@ def _read_stack(path: Path, input_type: str) -> RoiInput | None:
     for k, v in one_d.items():
         if k not in ("sample_id", "subject_id", id_key):
             subjects[k] = v.tolist() if v.dtype.kind in "US" else v
-    arrays = [np.asarray(a, dtype=np.float64) for a in data]
+    # views of a memory-mapped .npy stack stay on disk until a chunk needs them
+    arrays = list(data)
     return RoiInput(kind, arrays, subjects, [str(path)] * n, ids_from_order=from_order)
 
 
