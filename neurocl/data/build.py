@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 
 from neurocl._core.errors import InputFileError, ParameterError
 from neurocl._core.progress import ProgressCallback, no_progress
@@ -133,6 +134,7 @@ def build_from_signals(
     device: str = "cpu",
     overwrite: bool = False,
     chunk_size: int = 256,
+    n_jobs: int = 1,
     progress: ProgressCallback = no_progress,
 ) -> FCDataset:
     """Compute static (and optionally dynamic) FC from signals and write the dataset.
@@ -169,6 +171,9 @@ def build_from_signals(
         Replace an existing dataset.
     chunk_size : int
         Samples per chunk.
+    n_jobs : int
+        Chunks computed in parallel (joblib; runs on a Dask cluster inside
+        :func:`neurocl._core.parallel.parallel_backend`).
     progress : callable
         Progress callback.
 
@@ -210,11 +215,15 @@ def build_from_signals(
         cov_out = writer.allocate("covariance", (n_samples, n_nodes, n_nodes), np.float64)
         write_timeseries(writer, signals)
         try:
-            for idx in chunks:
-                batch = [signals[i] for i in idx]
-                cov_out[idx] = est.covariances(batch)
-                if kind != "tangent":
-                    fc_out[idx] = est.fit_transform(batch)
+            jobs = (
+                delayed(_signal_chunk)(est, [np.asarray(signals[i]) for i in idx])
+                for idx in chunks
+            )
+            results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+            for idx, (cov, fc) in zip(chunks, results, strict=True):
+                cov_out[idx] = cov
+                if fc is not None:
+                    fc_out[idx] = fc
                 done += 1
                 progress("fc", done, n_steps)
             if kind == "tangent":
@@ -255,6 +264,15 @@ def build_from_signals(
             )
         writer.finish(subjects, nodes, full_meta)
     return FCDataset(out)
+
+
+def _signal_chunk(
+    est: ConnectivityEstimator, batch: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Covariances and (except for tangent) FC of one chunk of samples."""
+    cov = est.covariances(batch)
+    fc = None if normalize_kind(est.kind) == "tangent" else est.fit_transform(batch)
+    return cov, fc
 
 
 def build_from_matrices(
