@@ -100,7 +100,7 @@ def main() -> None:
           f"{size_in:.2f} GiB (simulated in {t_sim:.0f} s), dataset {size_out:.2f} GiB on disk\n")
     print("| step | wall time (s) | peak RssAnon (MB) | exit |")
     print("|---|---:|---:|---:|")
-    for name, wall, peak, code, err in rows:
+    for name, wall, peak, code, _ in rows:
         print(f"| {name} | {wall:.1f} | {peak:.0f} | {code} |")
     for name, _, _, code, err in rows:
         if code != 0:

@@ -17,7 +17,8 @@ from neurocl._core.errors import InputFileError, ParameterError
 from neurocl._core.progress import ProgressCallback, no_progress
 from neurocl.data.dataset import FCDataset, load_dataset
 
-__all__ = ["BuildResult", "DemoResult", "build_fc_fmri", "demo", "info", "load_dataset", "merge_fc"]
+__all__ = ["BuildResult", "DemoResult", "build_fc_fmri", "demo", "info", "load_dataset", "merge_fc",
+           "report"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -290,6 +291,31 @@ def merge_fc(
 
     return merge_datasets(shards, out, overwrite=overwrite, command=command,
                           progress=progress).summary()
+
+
+# --------------------------------------------------------------------------------------------
+# report
+# --------------------------------------------------------------------------------------------
+
+
+def report(folder: str | Path, out: str | Path | None = None) -> Path:
+    """Write one self-contained HTML page for a run, dataset, analysis or demo folder.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The folder (searched recursively for datasets, runs, CSV tables and PNG figures).
+    out : str or Path, optional
+        The HTML file (default ``folder/report.html``).
+
+    Returns
+    -------
+    Path
+        The HTML file.
+    """
+    from neurocl.evaluate.report import write_report
+
+    return write_report(folder, out)
 
 
 # --------------------------------------------------------------------------------------------
