@@ -28,8 +28,9 @@ def _render(result, as_json: bool) -> None:  # type: ignore[no-untyped-def]
 @build_app.command("fmri")
 def fmri(
     inputs: list[Path] = typer.Argument(
-        ..., help="ROI time series (.npz stack, or one .tsv/.csv/.1D/.npy per sample) or "
-        "connectivity matrices (.npy/.npz stack, or one .csv/.txt per sample)."
+        ..., help="ROI time series (.npz stack, or one .tsv/.csv/.1D/.npy per sample), "
+        "connectivity matrices (.npy/.npz stack, or one .csv/.txt per sample), 4D NIfTI "
+        "images (one per sample), or one fMRIPrep derivatives folder."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Dataset directory to write."),
     input_type: str = typer.Option(
@@ -73,8 +74,38 @@ def fmri(
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    atlas: str = typer.Option(
+        None, "--atlas", help="Images: built-in atlas (see `neurocl atlases`), labels/maps "
+        "NIfTI, or coordinate table (x, y, z in mm)."
+    ),
+    space: str = typer.Option(None, "--space", help="Images: keep runs in this space."),
+    task: str = typer.Option(None, "--task", help="Images: keep runs of this task."),
+    session: str = typer.Option(None, "--session", help="Images: keep runs of this session."),
+    confounds: list[str] = typer.Option(
+        None, "--confounds", help="Images: none | simple | compcor | ica_aroma (nilearn's "
+        "fMRIPrep strategies), or a confounds TSV per image (repeat, in input order)."
+    ),
+    fd_threshold: float = typer.Option(
+        None, "--fd-threshold", help="Images: scrub frames with framewise displacement above "
+        "this (mm)."
+    ),
+    max_scrubbed: float = typer.Option(
+        None, "--max-scrubbed", help="Images: exclude a run when more than this fraction of "
+        "its frames is scrubbed [default: 0.5]."
+    ),
+    min_coverage: float = typer.Option(
+        None, "--min-coverage", help="Images: fraction of a region's voxels that must lie in "
+        "every run's brain mask [default: 0.5]."
+    ),
+    drop_uncovered: bool = typer.Option(
+        None, "--drop-uncovered/--stop-uncovered", help="Images: drop regions under "
+        "--min-coverage from every sample, or stop with an error [default: drop]."
+    ),
+    n_jobs: int = typer.Option(
+        None, "--n-jobs", help="Images: runs extracted in parallel (-1: all cores) [default: 1]."
+    ),
 ) -> None:
-    """Build an fMRI FC dataset from ROI time series or precomputed matrices."""
+    """Build an fMRI FC dataset from ROI time series, matrices, 4D images or fMRIPrep."""
     from neurocl import api
 
     with progress_bar() as progress:
@@ -84,9 +115,27 @@ def fmri(
             name_column=name_column, network_column=network_column, atlas_name=atlas_name,
             phenotype=phenotype, id_column=id_column, standardize=standardize, detrend=detrend,
             high_pass=high_pass, low_pass=low_pass, t_r=t_r, device=device, overwrite=overwrite,
-            shard=shard, command=command_line(), progress=progress,
+            shard=shard, command=command_line(), progress=progress, **_image_options(
+                atlas=atlas, space=space, task=task, session=session,
+                confounds=_confounds_value(confounds),
+                fd_threshold=fd_threshold, max_scrubbed=max_scrubbed, min_coverage=min_coverage,
+                uncovered=None if drop_uncovered is None else
+                ("drop" if drop_uncovered else "stop"), n_jobs=n_jobs,
+            ),
         )
     _render(result, as_json)
+
+
+def _confounds_value(values: list[str] | None) -> str | list[str] | None:
+    """One --confounds value as a string, several as a list, none as None."""
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else list(values)
+
+
+def _image_options(**options: object) -> dict[str, object]:
+    """Keep the image options the user gave (the API's defaults apply to the others)."""
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def register(app: typer.Typer) -> None:

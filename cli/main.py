@@ -70,9 +70,9 @@ def main(
 
 
 def _register() -> None:
-    from neurocl.cli import build_fc, demo, info, merge, report
+    from neurocl.cli import atlases, build_fc, demo, info, merge, report
 
-    for module in (build_fc, merge, info, demo, report):
+    for module in (build_fc, merge, info, demo, atlases, report):
         module.register(app)
 
 

@@ -17,8 +17,18 @@ from neurocl._core.errors import InputFileError, ParameterError
 from neurocl._core.progress import ProgressCallback, no_progress
 from neurocl.data.dataset import FCDataset, load_dataset
 
-__all__ = ["BuildResult", "DemoResult", "build_fc_fmri", "demo", "info", "load_dataset", "merge_fc",
-           "report"]
+__all__ = [
+    "BuildResult",
+    "DemoResult",
+    "atlases",
+    "build_fc_fmri",
+    "build_fc_images",
+    "demo",
+    "info",
+    "merge_fc",
+    "report",
+    "load_dataset",
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,8 +113,12 @@ def build_fc_fmri(
     shard: str | None = None,
     command: str | None = None,
     progress: ProgressCallback = no_progress,
+    **image_options: Any,
 ) -> BuildResult:
     """Build an fMRI FC dataset from ROI time series or precomputed matrices.
+
+    4D NIfTI files or an fMRIPrep folder are handed to :func:`build_fc_images` (the
+    ``image_options`` go there).
 
     Parameters
     ----------
@@ -151,11 +165,44 @@ def build_fc_fmri(
         The command line recorded in ``meta.json``.
     progress : callable
         Progress callback.
+    **image_options
+        For image inputs only: ``atlas``, ``space``, ``task``, ``session``, ``confounds``,
+        ``fd_threshold``, ``max_scrubbed``, ``uncovered``, ``min_coverage``, ``n_jobs`` (see
+        :func:`build_fc_images`).
 
     Returns
     -------
     BuildResult
     """
+    from neurocl.io.nifti import is_image_input
+
+    if is_image_input(inputs):
+        if input_type not in ("auto", "images"):
+            raise ParameterError(
+                f"--input-type {input_type} does not fit 4D images; drop --input-type"
+            )
+        if atlas_name:
+            raise ParameterError(
+                "--atlas-name applies to ROI inputs; with images the atlas is named by --atlas"
+            )
+        if name_column or network_column:
+            raise ParameterError(
+                "--name-column/--network-column apply to ROI inputs; for images give the "
+                "network table with --networks (name and network columns)"
+            )
+        return build_fc_images(
+            inputs, out, networks=networks, kind=kind, shrinkage=shrinkage, fisher_z=fisher_z,
+            window=window, stride=stride, phenotype=phenotype, id_column=id_column,
+            standardize=standardize, detrend=detrend, high_pass=high_pass, low_pass=low_pass,
+            t_r=t_r, device=device, overwrite=overwrite, command=command, progress=progress,
+            **image_options,
+        )
+    given = sorted(k for k, v in image_options.items() if v not in (None, False))
+    if given:
+        raise ParameterError(
+            f"{', '.join(given)} apply to 4D NIfTI images or an fMRIPrep folder, but the inputs "
+            "are ROI time series or matrices; drop those options"
+        )
     from neurocl.data.build import build_from_matrices, build_from_signals
     from neurocl.io.cleaning import CleaningOptions, clean_signals
     from neurocl.io.roi_inputs import read_roi_inputs
@@ -252,6 +299,152 @@ def build_fc_fmri(
         overwrite=overwrite, progress=progress,
     )
     return BuildResult(ds, warnings, report)
+
+
+# --------------------------------------------------------------------------------------------
+# build-fc: fMRI from 4D images and fMRIPrep folders; atlases
+# --------------------------------------------------------------------------------------------
+
+
+def build_fc_images(
+    inputs: Sequence[str | Path],
+    out: str | Path,
+    *,
+    atlas: str | Path | None = None,
+    networks: str | Path | None = None,
+    space: str | None = None,
+    task: str | None = None,
+    session: str | None = None,
+    confounds: str | Path | Sequence[str | Path] | None = None,
+    fd_threshold: float | None = None,
+    max_scrubbed: float = 0.5,
+    standardize: bool = False,
+    detrend: bool = False,
+    high_pass: float | None = None,
+    low_pass: float | None = None,
+    t_r: float | None = None,
+    uncovered: str = "drop",
+    min_coverage: float = 0.5,
+    n_jobs: int = 1,
+    kind: str = "correlation",
+    shrinkage: str | None = None,
+    fisher_z: bool = False,
+    window: int | None = None,
+    stride: int = 1,
+    phenotype: str | Path | None = None,
+    id_column: str = "participant_id",
+    device: str = "cpu",
+    overwrite: bool = False,
+    command: str | None = None,
+    progress: ProgressCallback = no_progress,
+) -> BuildResult:
+    """Build an fMRI FC dataset from 4D NIfTI images or an fMRIPrep derivatives folder.
+
+    Parameters
+    ----------
+    inputs : sequence of str or Path
+        4D NIfTI files (one sample each), or one fMRIPrep derivatives folder.
+    out : str or Path
+        The dataset directory to write (atomically).
+    atlas : str or Path
+        Built-in atlas (``schaefer100``, ``schaefer200``, ``dosenbach2010``,
+        ``seitzman2018``; see :func:`atlases`), a labels or maps NIfTI, or a coordinate table.
+    networks : str or Path, optional
+        Node table (name, network; optional index and x/y/z) for a user atlas.
+    space, task, session : str, optional
+        Keep only runs with these BIDS entities; a folder with several spaces needs ``space``.
+    confounds : str, Path, sequence or None
+        ``None``/``"none"``, an fMRIPrep strategy of nilearn (``"simple"``, ``"compcor"``,
+        ``"ica_aroma"``), or confounds TSVs (one per image, in input order).
+    fd_threshold : float, optional
+        Scrub frames with framewise displacement above this (mm).
+    max_scrubbed : float
+        Exclusion rule: a run is excluded when more than this fraction of its frames is
+        scrubbed.
+    standardize, detrend : bool
+        z-score / linearly detrend each ROI signal.
+    high_pass, low_pass : float, optional
+        Band-pass edges in Hz.
+    t_r : float, optional
+        Repetition time (s); read from the image headers otherwise.
+    uncovered : {"drop", "stop"}
+        Regions under ``min_coverage`` of some run's brain mask: drop them from every sample,
+        or stop with an error.
+    min_coverage : float
+        Fraction of a region's voxels that must lie in every run's brain mask.
+    n_jobs : int
+        Runs extracted in parallel (joblib; -1 for all cores).
+    kind, shrinkage, fisher_z, window, stride, phenotype, id_column, device, overwrite, command
+        As for :func:`build_fc_fmri`.
+    progress : callable
+        Progress callback (stages ``extract`` and ``fc``).
+
+    Returns
+    -------
+    BuildResult
+        ``report`` holds the runs found and used, excluded runs with the reason, the coverage
+        report (regions dropped and where) and the phenotype join.
+    """
+    from neurocl.data.build import build_from_signals
+    from neurocl.io.nifti import extract_image_signals
+    from neurocl.io.tables import join_phenotype
+
+    if atlas is None:
+        from neurocl.io.atlases import builtin_atlas_names
+
+        raise ParameterError(
+            "images need an atlas: pass --atlas with a built-in name "
+            f"({', '.join(builtin_atlas_names())}) or a labels NIfTI / coordinate table"
+        )
+    if window is not None and window < 2:
+        raise ParameterError(f"--window must be at least 2 frames; got {window}")
+    data = extract_image_signals(
+        inputs, atlas=atlas, networks=networks, space=space, task=task, session=session,
+        confounds=confounds, fd_threshold=fd_threshold, max_scrubbed=max_scrubbed,
+        standardize=standardize, detrend=detrend, low_pass=low_pass, high_pass=high_pass,
+        t_r=t_r, uncovered=uncovered, min_coverage=min_coverage, n_jobs=n_jobs,
+        progress=progress,
+    )
+    subjects = data.subjects
+    warnings: list[str] = []
+    report = dict(data.report)
+    for item in data.report["excluded"]:
+        warnings.append(f"excluded {item['sample_id']}: {item['reason']}")
+    dropped = data.meta["coverage"]["dropped"]
+    if dropped:
+        warnings.append(
+            f"dropped {len(dropped)} regions not covered by every run's brain mask: "
+            f"{', '.join(dropped[:5])}{' ...' if len(dropped) > 5 else ''}"
+        )
+    if phenotype is not None:
+        subjects, join = join_phenotype(subjects, phenotype, id_column)
+        report["phenotype"] = {"matched_on": join.matched_on, "missing": join.missing,
+                               "unused": join.unused}
+        if join.missing:
+            warnings.append(f"{len(join.missing)} samples have no row in {phenotype} (kept "
+                            f"with empty phenotype): {', '.join(join.missing[:5])}")
+    meta = {**data.meta, "sources": data.sources,
+            "phenotype": str(phenotype) if phenotype else None, "command": command}
+    ds = build_from_signals(
+        out, data.signals, subjects, data.nodes, kind=kind, shrinkage=shrinkage,
+        fisher_z=fisher_z, window=window, stride=stride, meta=meta, sources=data.sources,
+        device=device, overwrite=overwrite, progress=progress,
+    )
+    return BuildResult(ds, warnings, report)
+
+
+def atlases() -> list[dict[str, Any]]:
+    """Describe the built-in atlases (what ``neurocl atlases`` shows).
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``kind`` (labels or spheres), ``n_nodes``, ``networks`` (name -> count),
+        ``description``.
+    """
+    from neurocl.io.atlases import list_atlases
+
+    return list_atlases()
 
 
 # --------------------------------------------------------------------------------------------

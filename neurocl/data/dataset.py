@@ -228,7 +228,8 @@ class FCDataset:
             n_times = {"min": int(lengths.min()), "max": int(lengths.max())}
         else:
             n_times = int(ts.shape[1])
-        fixed = {"sample_id", "subject_id", "run", "session", "site"}
+        fixed = {"sample_id", "subject_id", "run", "session", "site", "task", "space",
+                 "n_frames", "n_frames_kept", "n_scrubbed", "epoch", "onset"}
         label_columns = [c for c in self.subjects.columns if c not in fixed]
         dfc = self.dynamic_fc
         return {

@@ -80,7 +80,7 @@ def clean_signals(
         np.asarray(signals, dtype=np.float64),
         confounds=confounds,
         detrend=options.detrend,
-        standardize="zscore_sample" if options.standardize else False,
+        standardize="zscore_sample" if options.standardize else None,
         standardize_confounds=True,
         high_pass=options.high_pass,
         low_pass=options.low_pass,
