@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
 from neurocl._core.errors import ParameterError
 from neurocl.connectivity.static import ConnectivityEstimator
@@ -95,12 +96,31 @@ def dynamic_connectivity(
             "runs of equal length: trim them to the same length first"
         )
     n_win = counts.pop()
-    n_nodes = int(np.shape(signals[0])[-1])
-    windows = np.concatenate(
-        [sliding_windows(np.asarray(s), length, stride) for s in signals], axis=0
-    )
+    n_samples, n_nodes = len(lengths), int(np.shape(signals[0])[-1])
     est = estimator or ConnectivityEstimator(
         kind, shrinkage=shrinkage, fisher_z=fisher_z, device=device
     )
-    fc = est.fit_transform(windows)
-    return fc.reshape(len(lengths), n_win, n_nodes, n_nodes)
+    kind_name, _ = est.check_input(length, n_nodes)
+    # samples per chunk so that a chunk holds about est.chunk_size windows
+    per_chunk = max(1, est.chunk_size // n_win)
+    out = np.empty((n_samples, n_win, n_nodes, n_nodes), dtype=np.float64)
+    for start in range(0, n_samples, per_chunk):
+        stop = min(start + per_chunk, n_samples)
+        x = torch.as_tensor(np.stack([np.asarray(signals[i]) for i in range(start, stop)]),
+                            dtype=torch.float64, device=est.device)
+        # (B, T, N) -> (B, W, N, L) -> (B * W, L, N), a view until reshape copies it
+        windows = x.unfold(1, length, stride)[:, :n_win].transpose(-1, -2)
+        windows = windows.reshape(-1, length, n_nodes)
+        cov = est._batch_covariance(windows)
+        if kind_name == "tangent":
+            out[start:stop] = cov.reshape(stop - start, n_win, n_nodes, n_nodes).cpu().numpy()
+        else:
+            fc = est._batch_fc(cov, windows)
+            out[start:stop] = fc.reshape(stop - start, n_win, n_nodes, n_nodes).cpu().numpy()
+    if kind_name == "tangent":  # one reference over every window of every sample
+        flat = out.reshape(-1, n_nodes, n_nodes)
+        est.fit_covariances(flat)
+        for start in range(0, len(flat), est.chunk_size):
+            flat[start : start + est.chunk_size] = est.transform_covariances(
+                flat[start : start + est.chunk_size])
+    return out

@@ -79,7 +79,8 @@ def ledoit_wolf(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     x2 = xc * xc
     emp_trace = x2.sum(dim=1) / n_times  # (batch, n_nodes)
     mu = emp_trace.sum(dim=1) / n_nodes
-    beta_ = (x2.mT @ x2).sum(dim=(1, 2))
+    # sum_ij (X2^T X2)_ij = sum_t (sum_i x_ti^2)^2: no second matrix product needed
+    beta_ = x2.sum(dim=2).square().sum(dim=1)
     delta_ = (emp * n_times).square().sum(dim=(1, 2)) / n_times**2
     beta = (beta_ / n_times - delta_) / (n_nodes * n_times)
     delta = (delta_ - 2.0 * mu * emp_trace.sum(dim=1) + n_nodes * mu**2) / n_nodes
@@ -318,22 +319,76 @@ class ConnectivityEstimator:
         ndarray of shape (n_samples, n_nodes, n_nodes)
         """
         n = len(signals)
-        first = np.asarray(signals[0])
-        n_nodes = first.shape[-1]
+        n_nodes = int(np.shape(signals[0])[-1])
         out = np.empty((n, n_nodes, n_nodes), dtype=np.float64)
-        estimator = normalize_estimator(self.shrinkage)
         for idx, batch in _as_batches(signals, self.chunk_size):
-            x = torch.as_tensor(np.asarray(batch), dtype=torch.float64, device=self.device)
-            if standardize:
-                x = x - x.mean(dim=1, keepdim=True)
-                std = x.std(dim=1, keepdim=True, correction=1)
-                x = x / torch.where(std < np.finfo(np.float64).eps, torch.ones_like(std), std)
-            if estimator == "ledoit-wolf":
-                cov, _ = ledoit_wolf(x)
-            else:
-                cov = empirical_covariance(x)
-            out[idx] = cov.cpu().numpy()
+            out[idx] = self._batch_covariance(self._tensor(batch), standardize).cpu().numpy()
         return out
+
+    def _tensor(self, batch: np.ndarray | torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(batch), dtype=torch.float64, device=self.device)
+
+    def _batch_covariance(self, x: torch.Tensor, standardize: bool = False) -> torch.Tensor:
+        """Covariance of a (batch, n_times, n_nodes) tensor with this estimator."""
+        if standardize:
+            x = x - x.mean(dim=1, keepdim=True)
+            std = x.std(dim=1, keepdim=True, correction=1)
+            x = x / torch.where(std < np.finfo(np.float64).eps, torch.ones_like(std), std)
+        if normalize_estimator(self.shrinkage) == "ledoit-wolf":
+            return ledoit_wolf(x)[0]
+        return empirical_covariance(x)
+
+    def _batch_fc(self, cov: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
+        """FC of this kind from a batch of covariances (kind tangent needs ``fit`` first).
+
+        For kind correlation with Ledoit-Wolf shrinkage nilearn shrinks the z-scored signals,
+        so ``x`` (the batch's signals) is used to recompute that covariance.
+        """
+        kind = normalize_kind(self.kind)
+        if kind == "covariance":
+            fc = cov
+        elif kind == "correlation":
+            if x is not None and normalize_estimator(self.shrinkage) == "ledoit-wolf":
+                cov = self._batch_covariance(x, standardize=True)
+            fc = cov_to_corr(cov)
+        elif kind == "precision":
+            fc = torch.linalg.inv(cov)
+        elif kind == "partial correlation":
+            fc = prec_to_partial(torch.linalg.inv(cov))
+        else:
+            if not hasattr(self, "whitening_"):
+                raise ParameterError("kind tangent needs fit() before transform()")
+            w = torch.as_tensor(self.whitening_, dtype=torch.float64, device=cov.device)
+            fc = tangent_transform(cov, w)
+        if self.fisher_z:
+            fc = fisher_z(fc)
+        return fc
+
+    def covariances_and_fc(
+        self, signals: np.ndarray | Sequence[np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Per-sample covariance and FC in one pass (FC is None for kind tangent).
+
+        Parameters
+        ----------
+        signals : ndarray (n_samples, n_times, n_nodes) or list of (n_times_i, n_nodes)
+
+        Returns
+        -------
+        covariance : ndarray of shape (n_samples, n_nodes, n_nodes), float64
+        fc : ndarray of shape (n_samples, n_nodes, n_nodes), float64, or None
+        """
+        kind, _ = self.check_input(*self._min_times(signals))
+        n, n_nodes = len(signals), int(np.shape(signals[0])[-1])
+        cov_out = np.empty((n, n_nodes, n_nodes), dtype=np.float64)
+        fc_out = None if kind == "tangent" else np.empty_like(cov_out)
+        for idx, batch in _as_batches(signals, self.chunk_size):
+            x = self._tensor(batch)
+            cov = self._batch_covariance(x)
+            cov_out[idx] = cov.cpu().numpy()
+            if fc_out is not None:
+                fc_out[idx] = self._batch_fc(cov, x).cpu().numpy()
+        return cov_out, fc_out
 
     def _min_times(self, signals: np.ndarray | Sequence[np.ndarray]) -> tuple[int, int]:
         if isinstance(signals, np.ndarray) and signals.ndim == 3:
@@ -374,30 +429,10 @@ class ConnectivityEstimator:
 
     def transform_covariances(self, covariances: np.ndarray) -> np.ndarray:
         """Turn covariances (n_samples, n, n) into FC of this estimator's kind."""
-        kind = normalize_kind(self.kind)
         out = np.empty(np.shape(covariances), dtype=np.float64)
         for start in range(0, len(covariances), self.chunk_size):
-            cov = torch.as_tensor(
-                np.asarray(covariances[start : start + self.chunk_size]),
-                dtype=torch.float64,
-                device=self.device,
-            )
-            if kind == "covariance":
-                fc = cov
-            elif kind == "correlation":
-                fc = cov_to_corr(cov)
-            elif kind == "precision":
-                fc = torch.linalg.inv(cov)
-            elif kind == "partial correlation":
-                fc = prec_to_partial(torch.linalg.inv(cov))
-            else:
-                if not hasattr(self, "whitening_"):
-                    raise ParameterError("kind tangent needs fit() before transform()")
-                w = torch.as_tensor(self.whitening_, dtype=torch.float64, device=self.device)
-                fc = tangent_transform(cov, w)
-            if self.fisher_z:
-                fc = fisher_z(fc)
-            out[start : start + len(cov)] = fc.cpu().numpy()
+            cov = self._tensor(covariances[start : start + self.chunk_size])
+            out[start : start + len(cov)] = self._batch_fc(cov).cpu().numpy()
         return out
 
     def fit_transform(self, signals: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
@@ -411,17 +446,16 @@ class ConnectivityEstimator:
         -------
         ndarray of shape (n_samples, n_nodes, n_nodes), float64
         """
-        kind, _ = self.check_input(*self._min_times(signals))
-        cov = self.covariances(signals, standardize=(kind == "correlation"))
-        if kind == "tangent":
-            self.fit_covariances(cov)
+        cov, fc = self.covariances_and_fc(signals)
+        if fc is not None:
+            return fc
+        self.fit_covariances(cov)
         return self.transform_covariances(cov)
 
     def transform(self, signals: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """Compute FC with an already fitted reference (kind tangent) or none."""
-        kind, _ = self.check_input(*self._min_times(signals))
-        cov = self.covariances(signals, standardize=(kind == "correlation"))
-        return self.transform_covariances(cov)
+        cov, fc = self.covariances_and_fc(signals)
+        return fc if fc is not None else self.transform_covariances(cov)
 
 
 def _check_spd(cov: torch.Tensor, offset: int = 0) -> None:

@@ -270,9 +270,7 @@ def _signal_chunk(
     est: ConnectivityEstimator, batch: list[np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Covariances and (except for tangent) FC of one chunk of samples."""
-    cov = est.covariances(batch)
-    fc = None if normalize_kind(est.kind) == "tangent" else est.fit_transform(batch)
-    return cov, fc
+    return est.covariances_and_fc(batch)
 
 
 def build_from_matrices(
