@@ -10,6 +10,9 @@ import torch
 from neurocl._core.errors import ParameterError
 from neurocl.connectivity.static import ConnectivityEstimator
 
+#: windows computed together: small enough for their temporaries to stay in cache
+_WINDOWS_PER_CHUNK = 1024
+
 
 def n_windows(n_times: int, length: int, stride: int) -> int:
     """Count the full windows of ``length`` frames, every ``stride`` frames, in ``n_times``.
@@ -102,7 +105,7 @@ def dynamic_connectivity(
     )
     kind_name, _ = est.check_input(length, n_nodes)
     # samples per chunk so that a chunk holds about est.chunk_size windows
-    per_chunk = max(1, est.chunk_size // n_win)
+    per_chunk = max(1, _WINDOWS_PER_CHUNK // n_win)
     out = np.empty((n_samples, n_win, n_nodes, n_nodes), dtype=np.float64)
     for start in range(0, n_samples, per_chunk):
         stop = min(start + per_chunk, n_samples)
@@ -111,12 +114,11 @@ def dynamic_connectivity(
         # (B, T, N) -> (B, W, N, L) -> (B * W, L, N), a view until reshape copies it
         windows = x.unfold(1, length, stride)[:, :n_win].transpose(-1, -2)
         windows = windows.reshape(-1, length, n_nodes)
-        cov = est._batch_covariance(windows)
         if kind_name == "tangent":
-            out[start:stop] = cov.reshape(stop - start, n_win, n_nodes, n_nodes).cpu().numpy()
+            fc = est._batch_covariance(windows)
         else:
-            fc = est._batch_fc(cov, windows)
-            out[start:stop] = fc.reshape(stop - start, n_win, n_nodes, n_nodes).cpu().numpy()
+            fc = est._batch_fc(None, windows)
+        out[start:stop] = fc.reshape(stop - start, n_win, n_nodes, n_nodes).cpu().numpy()
     if kind_name == "tangent":  # one reference over every window of every sample
         flat = out.reshape(-1, n_nodes, n_nodes)
         est.fit_covariances(flat)

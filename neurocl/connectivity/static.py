@@ -56,7 +56,7 @@ def empirical_covariance(x: torch.Tensor) -> torch.Tensor:
     Tensor of shape (batch, n_nodes, n_nodes)
     """
     xc = x - x.mean(dim=1, keepdim=True)
-    return xc.mT @ xc / x.shape[1]
+    return torch.matmul(xc.mT, xc).div_(x.shape[1])
 
 
 def ledoit_wolf(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,10 +92,18 @@ def ledoit_wolf(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return shrunk, shrinkage
 
 
-def cov_to_corr(cov: torch.Tensor) -> torch.Tensor:
-    """Normalise covariances to correlations (diagonal exactly 1)."""
-    d = 1.0 / torch.sqrt(torch.diagonal(cov, dim1=-2, dim2=-1))
-    corr = cov * d.unsqueeze(-1) * d.unsqueeze(-2)
+def cov_to_corr(cov: torch.Tensor, *, inplace: bool = False) -> torch.Tensor:
+    """Normalise covariances to correlations (diagonal exactly 1).
+
+    Parameters
+    ----------
+    cov : Tensor of shape (..., n, n)
+    inplace : bool
+        Overwrite ``cov`` (saves two temporaries of its size).
+    """
+    d = torch.rsqrt(torch.diagonal(cov, dim1=-2, dim2=-1))
+    corr = cov if inplace else cov.clone()
+    corr.mul_(d.unsqueeze(-1)).mul_(d.unsqueeze(-2))
     corr.diagonal(dim1=-2, dim2=-1).fill_(1.0)
     return corr
 
@@ -338,19 +346,31 @@ class ConnectivityEstimator:
             return ledoit_wolf(x)[0]
         return empirical_covariance(x)
 
-    def _batch_fc(self, cov: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
-        """FC of this kind from a batch of covariances (kind tangent needs ``fit`` first).
+    def _batch_fc(
+        self, cov: torch.Tensor | None, x: torch.Tensor | None = None, *, owned: bool = False
+    ) -> torch.Tensor:
+        """FC of this kind from a batch of covariances and/or signals.
 
         For kind correlation with Ledoit-Wolf shrinkage nilearn shrinks the z-scored signals,
-        so ``x`` (the batch's signals) is used to recompute that covariance.
+        so ``x`` (the batch's signals) is used to compute that covariance; ``cov=None``
+        computes the covariance from ``x``. Kind tangent needs ``fit`` first. ``owned=True``
+        lets the computation overwrite ``cov``.
         """
         kind = normalize_kind(self.kind)
+        if cov is None:
+            owned = True
+            if x is None:
+                raise ValueError("give covariances or signals")
+            if not (kind == "correlation" and normalize_estimator(self.shrinkage) == "ledoit-wolf"):
+                cov = self._batch_covariance(x)
         if kind == "covariance":
             fc = cov
         elif kind == "correlation":
             if x is not None and normalize_estimator(self.shrinkage) == "ledoit-wolf":
                 cov = self._batch_covariance(x, standardize=True)
-            fc = cov_to_corr(cov)
+                owned = True
+            assert cov is not None
+            fc = cov_to_corr(cov, inplace=owned)
         elif kind == "precision":
             fc = torch.linalg.inv(cov)
         elif kind == "partial correlation":
@@ -386,8 +406,8 @@ class ConnectivityEstimator:
             x = self._tensor(batch)
             cov = self._batch_covariance(x)
             cov_out[idx] = cov.cpu().numpy()
-            if fc_out is not None:
-                fc_out[idx] = self._batch_fc(cov, x).cpu().numpy()
+            if fc_out is not None:  # cov was copied out above: it may be overwritten
+                fc_out[idx] = self._batch_fc(cov, x, owned=True).cpu().numpy()
         return cov_out, fc_out
 
     def _min_times(self, signals: np.ndarray | Sequence[np.ndarray]) -> tuple[int, int]:
