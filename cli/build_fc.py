@@ -138,6 +138,120 @@ def _image_options(**options: object) -> dict[str, object]:
     return {k: v for k, v in options.items() if v is not None}
 
 
+@build_app.command("eeg")
+def eeg(
+    files: list[Path] = typer.Argument(
+        ..., help="EEG recordings: .edf/.bdf, .fif (raw or -epo.fif), .vhdr, .set, or an "
+        "epochs .npz (data [epochs, channels, samples], sfreq, ch_names, optional labels)."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Dataset directory to write."),
+    events: str = typer.Option(
+        None, "--events", help="Annotation codes to epoch and their labels, e.g. "
+        "T1=left,T2=right (a code alone keeps its name)."
+    ),
+    tmin: float = typer.Option(0.0, "--tmin", help="Epoch start relative to each event (s)."),
+    tmax: float = typer.Option(None, "--tmax", help="Epoch end relative to each event (s)."),
+    baseline: str = typer.Option(
+        None, "--baseline", help="Baseline interval START,END in seconds subtracted from each "
+        "epoch ('none' for an epoch edge), e.g. none,0."
+    ),
+    fixed_length: float = typer.Option(
+        None, "--fixed-length", help="Cut continuous recordings into windows of this many "
+        "seconds (resting state) instead of --events."
+    ),
+    l_freq: float = typer.Option(
+        1.0, "--l-freq", help="High-pass edge in Hz (0 or negative: none)."
+    ),
+    h_freq: float = typer.Option(None, "--h-freq", help="Low-pass edge in Hz [default: none]."),
+    notch: str = typer.Option(
+        None, "--notch", help="Line-noise frequencies to notch out, e.g. 50 or 60,120."
+    ),
+    reference: str = typer.Option(None, "--reference", help="Re-reference: average."),
+    resample: float = typer.Option(None, "--resample", help="New sampling rate in Hz."),
+    channels: str = typer.Option(
+        None, "--channels", help="Keep only these channels, e.g. C3,Cz,C4 (in this order)."
+    ),
+    drop_unknown_channels: bool = typer.Option(
+        False, "--drop-unknown-channels", help="Drop channels without a standard 10-05 "
+        "position instead of stopping."
+    ),
+    method: str = typer.Option(
+        "wpli", "--method", help="coh | imcoh | plv | pli | wpli | aec | aec-orth | corr."
+    ),
+    bands: str = typer.Option(
+        None, "--bands", help="Bands, e.g. alpha,beta or mu=8-12,beta [default: delta 2-4, "
+        "theta 4-8, alpha 8-13, beta 13-30, gamma 30-45 Hz]."
+    ),
+    band: str = typer.Option(None, "--band", help="Band stored as fc [default: the first]."),
+    mode: str = typer.Option(
+        None, "--mode", help="Spectral estimator of coh/imcoh/plv/pli/wpli: multitaper | "
+        "wavelet [default: multitaper]; aec/aec-orth/corr use band-pass + Hilbert."
+    ),
+    n_cycles: float = typer.Option(
+        None, "--cycles", help="Fixed cycles per wavelet [default: max(f/2, 3)]."
+    ),
+    mt_bandwidth: float = typer.Option(
+        4.0, "--mt-bandwidth", help="Multitaper time-bandwidth product (4: three tapers)."
+    ),
+    freq_step: float = typer.Option(
+        1.0, "--freq-step", help="Spacing in Hz of the frequencies averaged in a band."
+    ),
+    networks: str = typer.Option(
+        "region", "--networks", help="Node networks: region (Frontal, Central, ...) or "
+        "region-hemisphere (Central-Left, ...)."
+    ),
+    device: str = typer.Option("cpu", "--device", help="Torch device: cpu | cuda | auto."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Build an EEG connectivity dataset: one graph per epoch and band, channels as nodes."""
+    from neurocl import api
+
+    with progress_bar() as progress:
+        result = api.build_fc_eeg(
+            files, out, events=events, tmin=tmin, tmax=tmax,
+            baseline=_baseline_value(baseline), fixed_length=fixed_length,
+            l_freq=l_freq if l_freq and l_freq > 0 else None, h_freq=h_freq,
+            notch=_float_list(notch, "--notch"), reference=reference, resample=resample,
+            channels=[c.strip() for c in channels.split(",") if c.strip()] if channels else None,
+            drop_unknown_channels=drop_unknown_channels, method=method, bands=bands, band=band,
+            mode=mode, n_cycles=n_cycles, mt_bandwidth=mt_bandwidth, freq_step=freq_step,
+            networks=networks, device=device, overwrite=overwrite, command=command_line(),
+            progress=progress,
+        )
+    _render(result, as_json)
+
+
+def _float_list(text: str | None, option: str) -> list[float] | None:
+    """``"50,100"`` -> [50.0, 100.0]."""
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        from neurocl._core.errors import ParameterError
+
+        raise ParameterError(f"{option} takes numbers separated by commas; got {text!r}") from None
+
+
+def _baseline_value(text: str | None) -> tuple[float | None, float | None] | None:
+    """``"none,0"`` -> (None, 0.0)."""
+    if text is None:
+        return None
+    parts = [p.strip().lower() for p in text.split(",")]
+    if len(parts) != 2:
+        from neurocl._core.errors import ParameterError
+
+        raise ParameterError(f"--baseline takes START,END (e.g. none,0); got {text!r}")
+    values = [None if p in ("none", "") else p for p in parts]
+    try:
+        return tuple(None if v is None else float(v) for v in values)  # type: ignore[return-value]
+    except ValueError:
+        from neurocl._core.errors import ParameterError
+
+        raise ParameterError(f"--baseline takes START,END in seconds; got {text!r}") from None
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``build-fc`` group to ``app``."""
     app.add_typer(build_app, name="build-fc")

@@ -70,9 +70,21 @@ def main(
 
 
 def _register() -> None:
-    from neurocl.cli import atlases, build_fc, demo, info, merge, report
+    from neurocl.cli import (
+        ablate,
+        atlases,
+        build_fc,
+        demo,
+        importance,
+        info,
+        merge,
+        pretrain,
+        probe,
+        report,
+    )
 
-    for module in (build_fc, merge, info, demo, atlases, report):
+    for module in (build_fc, merge, info, demo, atlases, pretrain, probe, report, ablate,
+                   importance):
         module.register(app)
 
 
