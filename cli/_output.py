@@ -23,6 +23,20 @@ def command_line() -> str:
     return shlex.join(["neurocl", *(sys.argv[1:] if ARGV is None else ARGV)])
 
 
+def split_list(value: str | None) -> list[str]:
+    """Split a comma-separated option value (``"a, b,,c"`` -> ``["a", "b", "c"]``)."""
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def fmt_number(value: Any, spec: str = ".3f") -> str:
+    """Format a number for a table cell; missing or non-finite values become ``-``."""
+    import math
+
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return format(value, spec)
+
+
 def print_json(obj: Any) -> None:
     """Write ``obj`` as JSON on stdout (one object, newline-terminated)."""
     sys.stdout.write(json.dumps(obj, indent=2, default=_default) + "\n")

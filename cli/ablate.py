@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from neurocl.cli._output import print_json, progress_bar, stderr, stdout
-
-
-def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").split(",") if v.strip()]
+from neurocl.cli._output import fmt_number, print_json, progress_bar, split_list, stderr, stdout
 
 
 def _fmt(value: Any, digits: int = 3, signed: bool = False) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+    return fmt_number(value, f"{'+' if signed else ''}.{digits}f")
 
 
 def render_ablation(result: Any) -> None:
@@ -121,9 +114,9 @@ def ablate(
     run, dataset = (None, inputs[0]) if len(inputs) == 1 else (inputs[0], inputs[1])
     with progress_bar(not as_json) as progress:
         result = api.ablate(
-            run, dataset, label=label, modes=_split(mode), n_null=null, cv=cv,
+            run, dataset, label=label, modes=split_list(mode), n_null=null, cv=cv,
             repeats=repeats, group=group, networks=networks, unassigned=unassigned,
-            only=_split(only) or None, baselines_only=baselines_only, band=band, task=task,
+            only=split_list(only) or None, baselines_only=baselines_only, band=band, task=task,
             probe=probe, seed=seed, device=device, out=out, overwrite=overwrite,
             progress=progress,
         )

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from neurocl.cli._output import print_json, progress_bar, stderr, stdout
-
-
-def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").split(",") if v.strip()]
+from neurocl.cli._output import fmt_number, print_json, progress_bar, split_list, stderr, stdout
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    return f"{value:.{digits}g}"
+    return fmt_number(value, f".{digits}g")
 
 
 def render_importance(result: Any, top: int = 10) -> None:
@@ -97,7 +90,7 @@ def importance(
     run, dataset = (None, inputs[0]) if len(inputs) == 1 else (inputs[0], inputs[1])
     with progress_bar(not as_json) as progress:
         result = api.importance(
-            run, dataset, label=label, methods=_split(methods), cv=cv, repeats=repeats,
+            run, dataset, label=label, methods=split_list(methods), cv=cv, repeats=repeats,
             group=group, networks=networks, atlas=atlas, top_edges=top_edges,
             ig_steps=ig_steps, band=band, task=task, seed=seed, device=device, out=out,
             overwrite=overwrite, progress=progress,

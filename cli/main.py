@@ -81,10 +81,11 @@ def _register() -> None:
         pretrain,
         probe,
         report,
+        simulate,
     )
 
     for module in (build_fc, merge, info, demo, atlases, pretrain, probe, report, ablate,
-                   importance):
+                   importance, simulate):
         module.register(app)
 
 

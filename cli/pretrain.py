@@ -94,7 +94,9 @@ def pretrain(
     import warnings
 
     from neurocl import api
+    from neurocl.train.distributed import is_main_process
 
+    main = is_main_process()  # under torchrun only rank 0 draws progress and prints
     values = locals()
     given: dict[str, Any] = {}
     for name in _OPTIONS:
@@ -104,10 +106,12 @@ def pretrain(
         # without --config or --resume, every option (given or default) is the config
         if explicit or (config is None and not resume):
             given[name] = values[name]
-    with progress_bar() as progress, warnings.catch_warnings():
+    with progress_bar(enabled=main) as progress, warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         run = api.pretrain(dataset, out, config=config, resume=resume, overwrite=overwrite,
                            progress=progress, **given)
+    if not main:
+        return
     for text in run.warnings:
         stderr.print(f"[yellow]warning:[/yellow] {text}", soft_wrap=True, markup=False)
     hist = run.history

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from neurocl.cli._output import print_json, progress_bar, stderr, stdout
-
-
-def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").split(",") if v.strip()]
+from neurocl.cli._output import fmt_number, print_json, progress_bar, split_list, stderr, stdout
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    return f"{value:.{digits}f}"
+    return fmt_number(value, f".{digits}f")
 
 
 def render_result(result: Any) -> None:
@@ -139,8 +132,8 @@ def probe(
         result = api.probe(
             source, dataset, label=label, baselines_only=baselines_only or source is None,
             test_dataset=test, test_embeddings=test_embeddings, untrained=untrained, task=task,
-            cv=cv, repeats=repeats, group=group, site=site, baselines=_split(baselines),
-            probes=_split(probes), permutations=permutations, deconfound=_split(deconfound),
+            cv=cv, repeats=repeats, group=group, site=site, baselines=split_list(baselines),
+            probes=split_list(probes), permutations=permutations, deconfound=split_list(deconfound),
             seed=seed, band=band, tangent_covariance=tangent_covariance,
             n_bootstrap=n_bootstrap, device=device, n_jobs=n_jobs,
             out=out, predictions=predictions, overwrite=overwrite, progress=progress,
