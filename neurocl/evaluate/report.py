@@ -34,6 +34,7 @@ figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #ddd; 
 figcaption { font-size: 12px; color: #555; }
 pre { background: #f6f8fa; padding: .8em; overflow-x: auto; font-size: 12px; }
 .meta { color: #555; font-size: 13px; }
+.scroll { overflow-x: auto; }
 """
 
 _SCRIPT = """
@@ -63,9 +64,29 @@ def _versions() -> dict[str, str]:
 def _table_html(frame: pd.DataFrame) -> str:
     shown = frame.head(_MAX_ROWS)
     body = shown.to_html(index=False, border=0, float_format=lambda v: f"{v:.4g}", na_rep="")
+    body = f'<div class="scroll">{body}</div>'
     if len(frame) > _MAX_ROWS:
         body += f'<p class="meta">{len(frame) - _MAX_ROWS} more rows in the CSV file.</p>'
     return body
+
+
+def _is_detail(path: Path) -> bool:
+    """Per-fold, per-prediction and null-distribution tables go below the summaries."""
+    stem = path.stem
+    return stem.startswith("predictions") or stem.endswith(("_folds", "_null", "_edges"))
+
+
+def _table_order(path: Path) -> tuple[int, str]:
+    order = ("probe", "ablation", "importance")
+    rank = next((i for i, key in enumerate(order) if key in path.name), len(order))
+    return rank, str(path)
+
+
+def _read_csv(path: Path) -> pd.DataFrame | None:
+    try:  # "None" is a network name, not a missing value
+        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except Exception:  # not a table after all
+        return None
 
 
 def _image_html(path: Path, root: Path) -> str:
@@ -131,8 +152,9 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     if not folder.is_dir():
         raise InputFileError("not a folder; give a run, dataset or demo folder", folder)
     out = Path(out) if out is not None else folder / "report.html"
-    tables = sorted(p for p in folder.rglob("*.csv") if p.name != "history.csv"
-                    and not p.name.startswith("predictions"))
+    csvs = [p for p in folder.rglob("*.csv") if p.name != "history.csv"]
+    detail = sorted(p for p in csvs if _is_detail(p))
+    tables = sorted((p for p in csvs if not _is_detail(p)), key=_table_order)
     images = sorted(folder.rglob("*.png"))
     configs = sorted(folder.rglob("config.json"))
     metas = sorted(folder.rglob("meta.json"))
@@ -152,12 +174,17 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     if tables:
         parts.append("<h2>Tables</h2>")
         for path in tables:
-            try:
-                frame = pd.read_csv(path)
-            except Exception:  # not a table after all
-                continue
-            parts.append(f"<h3>{html.escape(str(path.relative_to(folder)))}</h3>"
-                         + _table_html(frame))
+            frame = _read_csv(path)
+            if frame is not None:
+                parts.append(f"<h3>{html.escape(str(path.relative_to(folder)))}</h3>"
+                             + _table_html(frame))
+    if detail:
+        parts.append("<h2>Per-fold tables</h2>")
+        for path in detail:
+            frame = _read_csv(path)
+            if frame is not None:
+                parts.append(f"<details><summary>{html.escape(str(path.relative_to(folder)))} "
+                             f"({len(frame)} rows)</summary>{_table_html(frame)}</details>")
     if histories:
         parts.append("<h2>Training runs</h2>")
         for hist in histories:
