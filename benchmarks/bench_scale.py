@@ -6,12 +6,16 @@ each in a subprocess whose RssAnon (anonymous resident memory: pages of memory-m
 do not count) is sampled every 50 ms. Prints a markdown table.
 
 Usage: python benchmarks/bench_scale.py [--subjects 20000] [--nodes 200] [--frames 120]
-       [--workdir DIR] [--skip-pretrain]
+       [--workdir DIR] [--skip-pretrain] [--reuse-dataset DIR]
+
+``--reuse-dataset`` skips the simulation and build-fc steps and pretrains on an existing
+dataset (e.g. the ``big.ds`` of an earlier run with ``--workdir``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -72,32 +76,44 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=120)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--skip-pretrain", action="store_true")
+    parser.add_argument("--reuse-dataset", type=Path, default=None,
+                        help="pretrain on this existing dataset; skip simulation and build-fc")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="neurocl-scale-"))
     work.mkdir(parents=True, exist_ok=True)
-    stack = work / "simulated.npy"
-    t0 = time.perf_counter()
-    simulate(stack, args.subjects, args.frames, args.nodes)
-    t_sim = time.perf_counter() - t0
     neurocl = [sys.executable, "-m", "neurocl"]
     rows = []
-    ds = work / "big.ds"
-    shutil.rmtree(ds, ignore_errors=True)
-    wall, peak, rc, err = run_monitored(
-        [*neurocl, "build-fc", "fmri", str(stack), "--input-type", "timeseries",
-         "--kind", "correlation", "--fisher-z", "--out", str(ds)])
-    rows.append(("build-fc (correlation, Fisher z)", wall, peak, rc, err))
+    rc = 0
+    if args.reuse_dataset is not None:
+        ds = args.reuse_dataset
+        stack = Path(json.loads((ds / "meta.json").read_text())["sources"][0])
+        t_sim = float("nan")
+    else:
+        stack = work / "simulated.npy"
+        t0 = time.perf_counter()
+        simulate(stack, args.subjects, args.frames, args.nodes)
+        t_sim = time.perf_counter() - t0
+        ds = work / "big.ds"
+        shutil.rmtree(ds, ignore_errors=True)
+        wall, peak, rc, err = run_monitored(
+            [*neurocl, "build-fc", "fmri", str(stack), "--input-type", "timeseries",
+             "--kind", "correlation", "--fisher-z", "--out", str(ds)])
+        rows.append(("build-fc (correlation, Fisher z)", wall, peak, rc, err))
     if not args.skip_pretrain and rc == 0:
         wall, peak, rc2, err = run_monitored(
             [*neurocl, "pretrain", str(ds), "--encoder", "gin", "--objective", "ntxent",
              "--augment", "edge-drop,feature-mask", "--epochs", "1", "--batch-size", "64",
-             "--device", "cpu", "--out", str(work / "run")])
+             "--device", "cpu", "--overwrite", "--out", str(work / "run")])
         rows.append(("pretrain (GIN, NT-Xent, 1 epoch)", wall, peak, rc2, err))
-    size_in = stack.stat().st_size / 2**30
+    size_in = stack.stat().st_size / 2**30 if stack.exists() else float("nan")
     size_out = sum(p.stat().st_size for p in ds.rglob("*") if p.is_file()) / 2**30 \
         if ds.exists() else 0.0
-    print(f"\n{args.subjects} subjects x {args.frames} frames x {args.nodes} nodes; input "
-          f"{size_in:.2f} GiB (simulated in {t_sim:.0f} s), dataset {size_out:.2f} GiB on disk\n")
+    ts_file = ds / "timeseries.npy"
+    shape = (np.load(ts_file, mmap_mode="r", allow_pickle=False).shape if ts_file.exists()
+             else (args.subjects, args.frames, args.nodes))
+    made = "reused" if args.reuse_dataset is not None else f"simulated in {t_sim:.0f} s"
+    print(f"\n{shape[0]} subjects x {shape[1]} frames x {shape[2]} nodes; input "
+          f"{size_in:.2f} GiB ({made}), dataset {size_out:.2f} GiB on disk\n")
     print("| step | wall time (s) | peak RssAnon (MB) | exit |")
     print("|---|---:|---:|---:|")
     for name, wall, peak, code, _ in rows:
@@ -105,7 +121,7 @@ def main() -> None:
     for name, _, _, code, err in rows:
         if code != 0:
             print(f"\n{name} failed: {err}")
-    if args.workdir is None:
+    if args.workdir is None and args.reuse_dataset is None:
         shutil.rmtree(work, ignore_errors=True)
 
 

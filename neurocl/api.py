@@ -33,6 +33,7 @@ __all__ = [
     "merge_fc",
     "report",
     "load_dataset",
+    "simulate",
     "pretrain",
     "probe",
 ]
@@ -754,6 +755,62 @@ def report(folder: str | Path, out: str | Path | None = None) -> Path:
     from neurocl.evaluate.report import write_report
 
     return write_report(folder, out)
+
+
+# --------------------------------------------------------------------------------------------
+# simulate: a dataset with a planted effect (neurocl.data.simulate)
+# --------------------------------------------------------------------------------------------
+
+
+def simulate(
+    out: str | Path,
+    *,
+    n_subjects: int = 100,
+    planted_network: str = "Default",
+    effect: float | None = None,
+    n_times: int | None = None,
+    atlas: str | Path = "schaefer100",
+    seed: int = 0,
+    timeseries: bool = True,
+    overwrite: bool = False,
+) -> FCDataset:
+    """Write a simulated dataset whose two classes differ in FC inside one network only.
+
+    Parameters
+    ----------
+    out : str or Path
+        The dataset directory (written atomically).
+    n_subjects, planted_network, atlas, seed, timeseries, overwrite
+        As for :func:`neurocl.data.simulate.simulate_dataset`.
+    effect : float, optional
+        Correlation added inside the planted network for class 1; default
+        :data:`neurocl.data.simulate.DEFAULT_EFFECT` (raw-FC balanced accuracy about 0.8).
+    n_times : int, optional
+        Time points per subject; default :data:`neurocl.data.simulate.DEFAULT_TIMES`.
+
+    Returns
+    -------
+    FCDataset
+        The dataset, with the binary ``label`` column and ``meta["simulation"]``.
+
+    Raises
+    ------
+    ParameterError
+        An unknown network (the valid ones are listed), bad sizes or effect; nothing is
+        written then.
+    """
+    from neurocl.data.simulate import DEFAULT_EFFECT, DEFAULT_TIMES, simulate_dataset
+
+    if Path(out).exists() and not overwrite:
+        raise ParameterError(
+            f"{out} already exists; pass --overwrite to replace it or choose another --out"
+        )
+    return simulate_dataset(
+        out, n_subjects=n_subjects, planted_network=planted_network,
+        effect=DEFAULT_EFFECT if effect is None else effect,
+        n_times=DEFAULT_TIMES if n_times is None else n_times, atlas=atlas, seed=seed,
+        timeseries=timeseries, overwrite=overwrite,
+    )
 
 
 # --------------------------------------------------------------------------------------------

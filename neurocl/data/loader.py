@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -101,6 +102,10 @@ class DenseLoader:
         A last batch smaller than this is dropped (contrastive losses need 2 samples).
     dynamic_fc : ndarray of shape (n_samples, n_windows, n_nodes, n_nodes), optional
         Sliding-window FC, loaded with each batch when given.
+    sampler : iterable of int with a length, optional
+        Positions in ``indices`` to visit, in order, re-iterated every epoch (e.g. a
+        ``DistributedSampler``: this process's share of a seeded permutation); replaces
+        ``shuffle``.
 
     Examples
     --------
@@ -121,6 +126,7 @@ class DenseLoader:
         indices: Sequence[int] | None = None,
         min_batch: int = 1,
         dynamic_fc: np.ndarray | None = None,
+        sampler: Any = None,
     ) -> None:
         if batch_size < 1:
             raise ParameterError(f"batch_size must be >= 1; got {batch_size!r}")
@@ -133,15 +139,18 @@ class DenseLoader:
         self.indices = np.arange(len(fc)) if indices is None else np.asarray(indices)
         self.min_batch = min_batch
         self.dynamic_fc = dynamic_fc
+        self.sampler = sampler
 
     def _order(self) -> np.ndarray:
+        if self.sampler is not None:
+            return self.indices[np.fromiter(iter(self.sampler), dtype=np.int64)]
         if not self.shuffle:
             return self.indices
         perm = torch.randperm(len(self.indices), generator=self.generator).numpy()
         return self.indices[perm]
 
     def __len__(self) -> int:
-        n = len(self.indices)
+        n = len(self.indices) if self.sampler is None else len(self.sampler)
         full, rest = divmod(n, self.batch_size)
         return full + int(rest >= self.min_batch and rest > 0)
 

@@ -42,7 +42,7 @@ from neurocl._core.errors import InputFileError, ParameterError
 from neurocl._core.progress import no_progress
 from neurocl._core.registry import normalize_name
 from neurocl._core.validation import check_in
-from neurocl.connectivity.static import CORRELATION_KINDS, fisher_z, normalize_kind
+from neurocl.connectivity.static import CORRELATION_KINDS, KINDS, fisher_z, normalize_kind
 from neurocl.evaluate._tuning import SCORERS
 from neurocl.evaluate.labels import Target, prepare_target
 from neurocl.evaluate.metrics import PRIMARY
@@ -599,7 +599,10 @@ def raw_fc_matrix(dataset: Any, band: str | None) -> tuple[np.ndarray, bool]:
         Whether the baseline keeps the diagonal (non-correlation kinds).
     """
     fc = np.asarray(dataset.band_fc(band), dtype=np.float64)
-    key = normalize_kind(dataset.meta.get("kind") or "correlation")
+    kind = str(dataset.meta.get("kind") or "correlation")
+    if dataset.meta.get("modality") == "eeg" and kind.lower() not in KINDS:
+        return fc, False  # spectral kinds (coh, wpli, ...): no Fisher z, empty diagonal
+    key = normalize_kind(kind)
     if key in CORRELATION_KINDS:
         if not dataset.meta.get("fisher_z"):
             fc = fisher_z(fc.copy())

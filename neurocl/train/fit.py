@@ -27,6 +27,8 @@ from neurocl.ssl.objectives import EncoderObjective
 from neurocl.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from neurocl.train.config import PretrainConfig
 from neurocl.train.device import autocast, resolve_device
+from neurocl.train.distributed import Replica
+from neurocl.train.distributed import setup as setup_distributed
 from neurocl.train.inputs import (
     batch_input,
     check_views,
@@ -160,7 +162,9 @@ class Trainer:
         self.dataset = dataset
         self.config = config
         self.warnings: list[str] = []
-        self.device = resolve_device(config.device)
+        #: rank and size of the process group (one process without torchrun)
+        self.dist = setup_distributed(resolve_device(config.device))
+        self.device = self.dist.device(resolve_device(config.device))
         self.model = build_model(config, dataset.n_nodes).to(self.device)
         self.objective = build_objective(config.objective, **config.objective_params())
         self.objective.check_views(config.n_views)
@@ -211,11 +215,22 @@ class Trainer:
                 f"batch size {config.batch_size} is larger than the dataset "
                 f"({dataset.n_samples} samples); using {self.batch_size}"
             )
+        # --batch-size is the global batch; each process reads its share of every batch
+        self.batch_size, local_batch = self.dist.split_batch(self.batch_size)
+        if self.dist.enabled and self.batch_size != min(config.batch_size, dataset.n_samples):
+            self.warnings.append(
+                f"batch size {config.batch_size} does not split evenly over "
+                f"{self.dist.world_size} processes; using {self.batch_size}"
+            )
+        torch.manual_seed(self.dist.seed(config.seed + 2))  # dropout, repeatable per rank
         self.data_gen = torch.Generator().manual_seed(config.seed)
-        self.view_gen = torch.Generator(device=self.device).manual_seed(config.seed + 1)
+        self.view_gen = torch.Generator(device=self.device).manual_seed(
+            self.dist.seed(config.seed + 1))
+        #: the order of each epoch: a permutation seeded by seed + epoch, split over ranks
+        self.sampler = self.dist.sampler(dataset.n_samples, config.seed)
         self.loader = DenseLoader(
-            dataset.fc, self.timeseries, batch_size=self.batch_size, shuffle=True,
-            generator=self.data_gen, device=self.device, min_batch=2,
+            dataset.fc, self.timeseries, batch_size=local_batch, sampler=self.sampler,
+            generator=self.data_gen, device=self.device, min_batch=self.dist.min_local_batch(),
             dynamic_fc=self.dynamic_fc,
         )
         #: encoder passes per sample and step (for the graphs_per_s column)
@@ -231,20 +246,34 @@ class Trainer:
         )
         self.history: list[dict[str, float]] = []
         self.epoch = 0
+        #: runs every loss computation (through DDP with several processes)
+        self.replica = Replica(self.model, self.dist, self.device)
 
     # ------------------------------------------------------------------ state
 
     def _generators(self) -> dict[str, torch.Generator]:
         return {"data": self.data_gen, "views": self.view_gen}
 
+    def _rng_state(self) -> dict[str, Any]:
+        state = rng_state(self._generators())
+        if self.dist.enabled:  # every rank draws its own views and dropout masks
+            torch_states = self.dist.gather_states(torch.get_rng_state(), self.device)
+            view_states = self.dist.gather_states(self.view_gen.get_state(), self.device)
+            state["ranks"] = [{"torch": t, "views": v}
+                              for t, v in zip(torch_states, view_states, strict=True)]
+        return state
+
     def state(self) -> dict[str, Any]:
-        """Checkpoint payload: state dicts, RNG states, epoch and history."""
+        """Checkpoint payload: state dicts, RNG states, epoch and history.
+
+        With several processes every rank must call it (the RNG states are gathered).
+        """
         return {
             "epoch": self.epoch,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
-            "rng": rng_state(self._generators()),
+            "rng": self._rng_state(),
             "history": {k: [float(h[k]) for h in self.history] for k in HISTORY_COLUMNS},
             "config": json.dumps(self.config.to_dict(), sort_keys=True),
         }
@@ -265,6 +294,7 @@ class Trainer:
             self.optimizer.load_state_dict(data["optimizer"])
             self.scheduler.load_state_dict(data["scheduler"])
             set_rng_state(data["rng"], self._generators())
+            self._restore_rank_rng(data["rng"], int(data["epoch"]))
             hist = data["history"]
             self.history = [
                 {k: float(hist[k][i]) for k in HISTORY_COLUMNS} for i in range(len(hist["epoch"]))
@@ -276,6 +306,22 @@ class Trainer:
                 path,
             ) from None
         self.epoch = int(data["epoch"])
+
+    def _restore_rank_rng(self, state: dict[str, Any], epoch: int) -> None:
+        if not self.dist.enabled:
+            return
+        ranks = state.get("ranks")
+        if isinstance(ranks, list) and len(ranks) == self.dist.world_size:
+            torch.set_rng_state(ranks[self.dist.rank]["torch"])
+            self.view_gen.set_state(ranks[self.dist.rank]["views"].cpu())
+            return
+        self.warnings.append(
+            f"the checkpoint was written by {len(ranks) if isinstance(ranks, list) else 1} "
+            f"process(es), this run has {self.dist.world_size}: the random views after epoch "
+            f"{epoch} differ from those of an uninterrupted run"
+        )
+        torch.manual_seed(self.dist.seed(self.config.seed + 2) + epoch)
+        self.view_gen.manual_seed(self.dist.seed(self.config.seed + 1) + epoch)
 
     # ------------------------------------------------------------------ training
 
@@ -311,9 +357,9 @@ class Trainer:
             def augment(signals: torch.Tensor) -> torch.Tensor:
                 return self.augment_signals(batch, signals)
         with autocast(self.device, self.config.amp):
-            return objective.loss(self.model.encoder, self.model.head,
-                                  batch_input(batch, self.input), augment=augment,
-                                  generator=self.view_gen)
+            return self.replica(lambda model: objective.loss(
+                model.encoder, model.head, batch_input(batch, self.input), augment=augment,
+                generator=self.view_gen))
 
     def step(self, batch: DenseBatch) -> float:
         """One optimiser step on ``batch``; returns the loss."""
@@ -323,10 +369,13 @@ class Trainer:
             with torch.no_grad():
                 views = self.views(batch)
             with autocast(self.device, self.config.amp):
-                z = self.model(views.fc, x=views.x, node_mask=views.node_mask)
-                loss = self.objective(list(z.float().chunk(self.config.n_views)),
+                z = self.replica(lambda model: model(views.fc, x=views.x,
+                                                     node_mask=views.node_mask))
+                # negatives (and VICReg statistics) come from the global batch
+                loss = self.objective([self.dist.gather(v)
+                                       for v in z.float().chunk(self.config.n_views)],
                                       self.view_gen)
-        value = float(loss.detach())
+        value = float(self.dist.mean(loss.detach()))
         if not math.isfinite(value):
             self._fail("the loss")
         self.optimizer.zero_grad(set_to_none=True)
@@ -351,15 +400,20 @@ class Trainer:
     def fit(self, out: Path, progress: ProgressCallback = no_progress) -> None:
         """Train from ``self.epoch`` to ``config.epochs``, checkpointing every epoch in ``out``."""
         total = self.config.epochs
+        main = self.dist.is_main  # only rank 0 writes files and shows progress
+        if not main:
+            progress = no_progress
         progress("epoch", self.epoch, total)
         try:
             while self.epoch < total:
                 self.model.train()
+                self.sampler.set_epoch(self.epoch)
                 start = time.perf_counter()
                 loss_sum, seen = 0.0, 0
                 for batch in self.loader:
                     loss_sum += self.step(batch) * len(batch)
                     seen += len(batch)
+                loss_sum, seen = self.dist.total([loss_sum, seen], self.device)
                 if self.device.type == "cuda":
                     torch.cuda.synchronize(self.device)
                 seconds = time.perf_counter() - start
@@ -372,12 +426,15 @@ class Trainer:
                     "graphs_per_s": seen * self.passes / max(seconds, 1e-9),
                 }
                 self.history.append(row)
-                save_checkpoint(out / "checkpoint.pt", self.state())
-                write_history(out / "history.csv", self.history)
+                state = self.state()
+                if main:
+                    save_checkpoint(out / "checkpoint.pt", state)
+                    write_history(out / "history.csv", self.history)
                 progress("epoch", self.epoch, total, loss=row["loss"],
                          graphs_per_s=row["graphs_per_s"])
+            self.dist.barrier()
         finally:
-            if self.history:
+            if self.history and main:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     plot_loss_curve(out / "loss_curve.png", self.history)

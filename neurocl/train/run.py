@@ -30,6 +30,7 @@ from neurocl.models.base import BrainGraphEncoder
 from neurocl.train.checkpoint import load_checkpoint
 from neurocl.train.config import PretrainConfig, read_config
 from neurocl.train.device import resolve_device
+from neurocl.train.distributed import shutdown
 from neurocl.train.fit import Trainer, _write_text_atomic, build_model, dataset_fingerprint
 from neurocl.train.inputs import embed_input
 
@@ -284,7 +285,31 @@ def pretrain(
         On bad input, before anything is written.
     TrainingError
         When the loss becomes NaN (the last good checkpoint stays in ``out``).
+
+    Notes
+    -----
+    Under ``torchrun`` (``WORLD_SIZE > 1`` in the environment) every process calls this
+    function: they join one process group (NCCL on CUDA, gloo on CPU), train one
+    DistributedDataParallel model on their shares of each global batch, and only rank 0
+    writes ``out``. Every process returns the same :class:`Run`.
     """
+    try:
+        return _pretrain(dataset, out, config=config, resume=resume, overwrite=overwrite,
+                         progress=progress, **options)
+    finally:
+        shutdown()  # leave a process group this run joined
+
+
+def _pretrain(
+    dataset: FCDataset | str | Path,
+    out: str | Path,
+    *,
+    config: Mapping[str, Any] | str | Path | None,
+    resume: bool,
+    overwrite: bool,
+    progress: ProgressCallback,
+    **options: Any,
+) -> Run:
     ds = dataset if isinstance(dataset, FCDataset) else load_dataset(dataset)
     out = Path(out)
     base = read_config(config) if isinstance(config, (str, Path)) else dict(config or {})
@@ -313,6 +338,9 @@ def pretrain(
         trainer = Trainer(ds, cfg)
         trainer.restore(out / CHECKPOINT)
         record = stored.config
+        if trainer.dist.is_main:  # temporary files of a write that was killed
+            for stale in out.glob(".*.tmp-*"):
+                stale.unlink(missing_ok=True)
     else:
         cfg = PretrainConfig.resolve(base, **options)
         if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
@@ -320,6 +348,7 @@ def pretrain(
                 f"{out} already exists; pass --resume to continue it, --overwrite to replace it, "
                 "or choose another --out"
             )
+        # all ranks have checked ``out`` once the Trainer exists (DDP synchronises them)
         trainer = Trainer(ds, cfg)
         record = {
             **cfg.to_dict(),
@@ -329,13 +358,14 @@ def pretrain(
             "dataset": dataset_fingerprint(ds),
             "neurocl_version": _version(),
         }
-        if out.exists() and overwrite:
-            if out.is_dir():
-                shutil.rmtree(out)
-            else:
-                out.unlink()
-        out.mkdir(parents=True, exist_ok=True)
-        _write_text_atomic(out / CONFIG, json.dumps(record, indent=2) + "\n")
+        if trainer.dist.is_main:
+            if out.exists() and overwrite:
+                if out.is_dir():
+                    shutil.rmtree(out)
+                else:
+                    out.unlink()
+            out.mkdir(parents=True, exist_ok=True)
+            _write_text_atomic(out / CONFIG, json.dumps(record, indent=2) + "\n")
     for text in trainer.warnings:
         warnings.warn(text, UserWarning, stacklevel=2)
     trainer.fit(out, progress)
