@@ -15,6 +15,7 @@ import numpy as np
 from neurocl._core.errors import DatasetError, ParameterError
 from neurocl.connectivity.static import (
     CORRELATION_KINDS,
+    KINDS,
     ConnectivityEstimator,
     fisher_z,
     normalize_kind,
@@ -64,7 +65,10 @@ def raw_fc_features(fc: np.ndarray, kind: str | None, fisher_z_applied: bool) ->
     -------
     ndarray of shape (n_samples, n_features)
     """
-    key = normalize_kind(kind or "correlation")
+    text = (kind or "correlation").strip().lower().replace("_", " ").replace("-", " ")
+    if text not in KINDS:  # EEG spectral measures (coh, wpli, aec...): values as they are
+        return upper_triangle(np.asarray(fc, dtype=np.float64))
+    key = normalize_kind(text)
     if key in CORRELATION_KINDS:
         matrices = np.asarray(fc, dtype=np.float64)
         if not fisher_z_applied:
