@@ -68,6 +68,10 @@ def fmri(
     low_pass: float = typer.Option(None, "--low-pass", help="Low-pass cutoff in Hz."),
     t_r: float = typer.Option(None, "--t-r", help="Repetition time in seconds."),
     device: str = typer.Option("cpu", "--device", help="Torch device for FC: cpu | cuda."),
+    scheduler: str = typer.Option(
+        None, "--scheduler", help="Address of a running Dask scheduler (tcp://host:8786): "
+        "extraction and FC chunks run on that cluster."
+    ),
     shard: str = typer.Option(
         None, "--shard", help="Build only shard i of n (e.g. 3/64, 1-based) for a cluster "
         "array job; join the shards with `neurocl merge-fc`."
@@ -102,7 +106,8 @@ def fmri(
         "--min-coverage from every sample, or stop with an error [default: drop]."
     ),
     n_jobs: int = typer.Option(
-        None, "--n-jobs", help="Images: runs extracted in parallel (-1: all cores) [default: 1]."
+        None, "--n-jobs", help="Images: runs extracted in parallel; ROI inputs: FC chunks in "
+        "parallel (-1: all cores) [default: 1]."
     ),
 ) -> None:
     """Build an fMRI FC dataset from ROI time series, matrices, 4D images or fMRIPrep."""
@@ -115,7 +120,8 @@ def fmri(
             name_column=name_column, network_column=network_column, atlas_name=atlas_name,
             phenotype=phenotype, id_column=id_column, standardize=standardize, detrend=detrend,
             high_pass=high_pass, low_pass=low_pass, t_r=t_r, device=device, overwrite=overwrite,
-            shard=shard, command=command_line(), progress=progress, **_image_options(
+            shard=shard, scheduler=scheduler, command=command_line(), progress=progress,
+            **_image_options(
                 atlas=atlas, space=space, task=task, session=session,
                 confounds=_confounds_value(confounds),
                 fd_threshold=fd_threshold, max_scrubbed=max_scrubbed, min_coverage=min_coverage,

@@ -95,6 +95,21 @@ def _nodes_for(
     return nodes
 
 
+def _with_scheduler(func: Any) -> Any:
+    """Let ``func`` take ``scheduler=``: its joblib work then runs on that Dask cluster."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, scheduler: str | None = None, **kwargs: Any) -> Any:
+        from neurocl._core.parallel import parallel_backend
+
+        with parallel_backend(scheduler):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+@_with_scheduler
 def build_fc_fmri(
     inputs: Sequence[str | Path],
     out: str | Path,
@@ -173,10 +188,13 @@ def build_fc_fmri(
         The command line recorded in ``meta.json``.
     progress : callable
         Progress callback.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``): the parallel work (image
+        extraction, FC chunks) runs there through joblib's Dask backend.
     **image_options
         For image inputs only: ``atlas``, ``space``, ``task``, ``session``, ``confounds``,
         ``fd_threshold``, ``max_scrubbed``, ``uncovered``, ``min_coverage``, ``n_jobs`` (see
-        :func:`build_fc_images`).
+        :func:`build_fc_images`); ``n_jobs`` also parallelises the FC chunks of ROI inputs.
 
     Returns
     -------
@@ -205,6 +223,7 @@ def build_fc_fmri(
             t_r=t_r, device=device, overwrite=overwrite, command=command, progress=progress,
             **image_options,
         )
+    n_jobs = int(image_options.pop("n_jobs", None) or 1)  # ROI inputs: FC chunks in parallel
     given = sorted(k for k, v in image_options.items() if v not in (None, False))
     if given:
         raise ParameterError(
@@ -304,7 +323,7 @@ def build_fc_fmri(
     ds = build_from_signals(
         out, signals, subjects, nodes, kind=kind, shrinkage=shrinkage, fisher_z=fisher_z,
         window=window, stride=stride, meta=meta, sources=data.sources, device=device,
-        overwrite=overwrite, progress=progress,
+        overwrite=overwrite, n_jobs=n_jobs, progress=progress,
     )
     return BuildResult(ds, warnings, report)
 

@@ -38,3 +38,20 @@ def test_unreachable_scheduler_is_a_clear_error():
     with pytest.raises(ParameterError, match="cannot reach the Dask scheduler"):
         with parallel_backend("tcp://127.0.0.1:1", timeout="1s"):
             pass
+
+
+def test_cli_scheduler_and_n_jobs(tmp_path, rng):
+    from typer.testing import CliRunner
+
+    from neurocl.cli.main import app
+
+    np.savez(tmp_path / "ts.npz", timeseries=rng.standard_normal((5, 40, 4)),
+             subject_id=np.array(list("abcde")))
+    runner = CliRunner()
+    ok = runner.invoke(app, ["build-fc", "fmri", str(tmp_path / "ts.npz"), "--n-jobs", "2",
+                             "--out", str(tmp_path / "a.ds")])
+    assert ok.exit_code == 0, ok.output
+    bad = runner.invoke(app, ["build-fc", "fmri", str(tmp_path / "ts.npz"), "--scheduler",
+                              "tcp://127.0.0.1:1", "--out", str(tmp_path / "b.ds")])
+    assert bad.exit_code == 2 and "cannot reach the Dask scheduler" in bad.output
+    assert not (tmp_path / "b.ds").exists()

@@ -280,7 +280,7 @@ class ConnectivityEstimator:
         shrinkage: str | None = None,
         fisher_z: bool = False,
         device: str = "cpu",
-        chunk_size: int = 512,
+        chunk_size: int = 32,
         allow_short: bool = False,
     ) -> None:
         self.kind = kind
@@ -385,8 +385,8 @@ class ConnectivityEstimator:
         return fc
 
     def covariances_and_fc(
-        self, signals: np.ndarray | Sequence[np.ndarray]
-    ) -> tuple[np.ndarray, np.ndarray | None]:
+        self, signals: np.ndarray | Sequence[np.ndarray], *, keep_covariance: bool = True
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Per-sample covariance and FC in one pass (FC is None for kind tangent).
 
         Parameters
@@ -398,14 +398,18 @@ class ConnectivityEstimator:
         covariance : ndarray of shape (n_samples, n_nodes, n_nodes), float64
         fc : ndarray of shape (n_samples, n_nodes, n_nodes), float64, or None
         """
-        kind, _ = self.check_input(*self._min_times(signals))
+        kind, estimator = self.check_input(*self._min_times(signals))
         n, n_nodes = len(signals), int(np.shape(signals[0])[-1])
-        cov_out = np.empty((n, n_nodes, n_nodes), dtype=np.float64)
-        fc_out = None if kind == "tangent" else np.empty_like(cov_out)
+        keep_covariance = keep_covariance or kind == "tangent"
+        cov_out = np.empty((n, n_nodes, n_nodes)) if keep_covariance else None
+        fc_out = None if kind == "tangent" else np.empty((n, n_nodes, n_nodes))
+        # correlation with shrinkage uses its own (z-scored) covariance: skip the raw one
+        own = kind == "correlation" and estimator == "ledoit-wolf" and not keep_covariance
         for idx, batch in _as_batches(signals, self.chunk_size):
             x = self._tensor(batch)
-            cov = self._batch_covariance(x)
-            cov_out[idx] = cov.cpu().numpy()
+            cov = None if own else self._batch_covariance(x)
+            if cov_out is not None and cov is not None:
+                cov_out[idx] = cov.cpu().numpy()
             if fc_out is not None:  # cov was copied out above: it may be overwritten
                 fc_out[idx] = self._batch_fc(cov, x, owned=True).cpu().numpy()
         return cov_out, fc_out
@@ -440,9 +444,10 @@ class ConnectivityEstimator:
                                 dtype=torch.float64, device=self.device),
                 offset=start,
             )
-        if isinstance(covariances, np.ndarray) and len(covariances) <= self.chunk_size:
+        if isinstance(covariances, np.ndarray) and len(covariances) <= max(self.chunk_size, 512):
             covariances = torch.as_tensor(covariances, dtype=torch.float64, device=self.device)
-        mean = geometric_mean(covariances, chunk_size=self.chunk_size, device=self.device)
+        mean = geometric_mean(covariances, chunk_size=max(self.chunk_size, 512),
+                              device=self.device)
         self.mean_ = mean.cpu().numpy()
         self.whitening_ = map_eigenvalues(lambda v: 1.0 / torch.sqrt(v), mean).cpu().numpy()
         return self
@@ -450,8 +455,9 @@ class ConnectivityEstimator:
     def transform_covariances(self, covariances: np.ndarray) -> np.ndarray:
         """Turn covariances (n_samples, n, n) into FC of this estimator's kind."""
         out = np.empty(np.shape(covariances), dtype=np.float64)
-        for start in range(0, len(covariances), self.chunk_size):
-            cov = self._tensor(covariances[start : start + self.chunk_size])
+        step = max(self.chunk_size, 512)  # eigen/inverse work: large batches for the threads
+        for start in range(0, len(covariances), step):
+            cov = self._tensor(covariances[start : start + step])
             out[start : start + len(cov)] = self._batch_fc(cov).cpu().numpy()
         return out
 
@@ -466,16 +472,20 @@ class ConnectivityEstimator:
         -------
         ndarray of shape (n_samples, n_nodes, n_nodes), float64
         """
-        cov, fc = self.covariances_and_fc(signals)
+        cov, fc = self.covariances_and_fc(signals, keep_covariance=False)
         if fc is not None:
             return fc
+        assert cov is not None
         self.fit_covariances(cov)
         return self.transform_covariances(cov)
 
     def transform(self, signals: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """Compute FC with an already fitted reference (kind tangent) or none."""
-        cov, fc = self.covariances_and_fc(signals)
-        return fc if fc is not None else self.transform_covariances(cov)
+        cov, fc = self.covariances_and_fc(signals, keep_covariance=False)
+        if fc is not None:
+            return fc
+        assert cov is not None
+        return self.transform_covariances(cov)
 
 
 def _check_spd(cov: torch.Tensor, offset: int = 0) -> None:

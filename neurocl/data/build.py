@@ -202,8 +202,7 @@ def build_from_signals(
                 "needs runs of equal length: trim them to the same length first",
                 sources[0] if sources else None,
             )
-    est = ConnectivityEstimator(kind, shrinkage=estimator_name, fisher_z=fisher_z, device=device,
-                                chunk_size=chunk_size)
+    est = ConnectivityEstimator(kind, shrinkage=estimator_name, fisher_z=fisher_z, device=device)
     est.check_input(min(lengths), n_nodes)
     chunks = [np.arange(i, min(i + chunk_size, n_samples)) for i in range(0, n_samples,
                                                                            chunk_size)]
