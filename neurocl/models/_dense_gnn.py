@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import torch
@@ -24,9 +25,9 @@ class DenseGNNEncoder(BrainGraphEncoder):
         )
         self.norms = nn.ModuleList(NodeNorm(self.norm_kind, self.hidden) for _ in self.convs)
 
+    @abc.abstractmethod
     def make_conv(self, in_channels: int, out_channels: int) -> nn.Module:
         """Return one dense convolution layer."""
-        raise NotImplementedError
 
     def encode_nodes(
         self, x: torch.Tensor, adj: torch.Tensor, node_mask: torch.Tensor | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from typing import NamedTuple
 
 import torch
@@ -60,7 +61,7 @@ class NodeNorm(nn.Module):
         return self.norm(h)
 
 
-class BrainGraphEncoder(nn.Module):
+class BrainGraphEncoder(nn.Module, abc.ABC):
     """Base class: node features and sparsification from FC, a node encoder, a readout.
 
     Subclasses implement :meth:`encode_nodes`.
@@ -172,8 +173,8 @@ class BrainGraphEncoder(nn.Module):
             nodes = nodes * mask.unsqueeze(-1).to(nodes.dtype)
         return EncoderOutput(self.readout(nodes, node_mask), nodes)
 
+    @abc.abstractmethod
     def encode_nodes(
         self, x: torch.Tensor, adj: torch.Tensor, node_mask: torch.Tensor | None
     ) -> torch.Tensor:
         """Node embeddings (batch, n_nodes, hidden) from features and adjacency."""
-        raise NotImplementedError

@@ -6,6 +6,8 @@ Every subject has the same nodes, so readouts that keep node identity (``flatten
 
 from __future__ import annotations
 
+import abc
+
 import torch
 from torch import nn
 
@@ -50,13 +52,14 @@ class NodeWeightReadout(nn.Module):
         return self.linear((_masked(nodes, node_mask) * self.weight).sum(1))
 
 
-class _PoolReadout(nn.Module):
+class _PoolReadout(nn.Module, abc.ABC):
     def __init__(self, n_nodes: int, hidden: int, out_dim: int) -> None:
         super().__init__()
         self.linear = nn.Linear(hidden, out_dim)
 
+    @abc.abstractmethod
     def pool(self, nodes: torch.Tensor, node_mask: torch.Tensor | None) -> torch.Tensor:
-        raise NotImplementedError
+        """Pool node embeddings (batch, n_nodes, hidden) to (batch, hidden)."""
 
     def forward(self, nodes: torch.Tensor, node_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Map (batch, n_nodes, hidden) to (batch, out_dim)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import inspect
 from typing import Any, ClassVar
 
@@ -14,7 +15,7 @@ from neurocl._core.registry import Registry
 OBJECTIVES: Registry[Any] = Registry("objective")
 
 
-class Objective:
+class Objective(abc.ABC):
     """A self-supervised loss of ``V`` projected views (each (batch, dim)).
 
     ``min_views`` / ``max_views`` bound how many views the objective takes.
@@ -23,11 +24,11 @@ class Objective:
     min_views: ClassVar[int] = 2
     max_views: ClassVar[int | None] = 2
 
+    @abc.abstractmethod
     def __call__(
         self, views: list[torch.Tensor], generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """Return the scalar loss of the projected ``views``."""
-        raise NotImplementedError
 
     def check_views(self, n_views: int) -> None:
         """Raise :class:`ParameterError` unless the objective takes ``n_views`` views."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -55,10 +56,11 @@ class EncoderObjective(Objective):
     def check_encoder(self, encoder: nn.Module) -> None:
         """Raise :class:`ParameterError` when ``encoder`` cannot serve this objective."""
 
+    @abc.abstractmethod
     def build_modules(self, encoder: nn.Module, proj_dim: int) -> nn.Module:
         """Return the objective's trainable modules for ``encoder``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def loss(
         self,
         encoder: nn.Module,
@@ -83,7 +85,6 @@ class EncoderObjective(Objective):
         generator : torch.Generator, optional
             Random source of the masks, on the batch's device.
         """
-        raise NotImplementedError
 
     def __call__(self, views: list[torch.Tensor], generator: Any = None) -> torch.Tensor:
         """Not available: these objectives need the encoder (see :meth:`loss`)."""

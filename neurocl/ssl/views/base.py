@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import inspect
 from collections.abc import Callable, Sequence
@@ -45,7 +46,7 @@ class ViewBatch:
         return dataclasses.replace(self, **changes)
 
 
-class View:
+class View(abc.ABC):
     """Base class of the views.
 
     ``stage`` is ``"fc"`` for views that act on the matrices (applied first, in the order
@@ -56,9 +57,9 @@ class View:
     stage: ClassVar[str] = "fc"
     needs_timeseries: ClassVar[bool] = False
 
+    @abc.abstractmethod
     def __call__(self, batch: ViewBatch, generator: torch.Generator | None = None) -> ViewBatch:
         """Return a new :class:`ViewBatch`; ``batch`` is left unchanged."""
-        raise NotImplementedError
 
     def params(self) -> dict[str, Any]:
         """Return the constructor parameters (for the resolved config)."""

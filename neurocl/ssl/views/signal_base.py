@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from typing import ClassVar
 
 import torch
@@ -33,11 +34,11 @@ class SignalView(View):
         """
         return int(shortest)
 
+    @abc.abstractmethod
     def transform(
         self, x: torch.Tensor, lengths: torch.Tensor | None, generator: torch.Generator | None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Return the viewed signals and their lengths."""
-        raise NotImplementedError
 
     def __call__(self, batch: ViewBatch, generator: torch.Generator | None = None) -> ViewBatch:
         """Return a batch whose ``timeseries`` (and ``lengths``) are viewed."""
