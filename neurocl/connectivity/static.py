@@ -59,12 +59,14 @@ def empirical_covariance(x: torch.Tensor) -> torch.Tensor:
     return torch.matmul(xc.mT, xc).div_(x.shape[1])
 
 
-def ledoit_wolf(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def ledoit_wolf(x: torch.Tensor, *, centred: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Ledoit-Wolf shrunk covariance of each sample, as scikit-learn computes it.
 
     Parameters
     ----------
     x : Tensor of shape (batch, n_times, n_nodes)
+    centred : bool
+        ``x`` has zero mean over time already (skips one pass and its copy).
 
     Returns
     -------
@@ -72,24 +74,23 @@ def ledoit_wolf(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     shrinkage : Tensor of shape (batch,)
     """
     n_times, n_nodes = x.shape[1], x.shape[2]
-    xc = x - x.mean(dim=1, keepdim=True)
-    emp = xc.mT @ xc / n_times
+    xc = x if centred else x - x.mean(dim=1, keepdim=True)
+    emp = torch.matmul(xc.mT, xc).div_(n_times)
     if n_nodes == 1:
         return emp, torch.zeros(len(x), dtype=x.dtype, device=x.device)
-    x2 = xc * xc
-    emp_trace = x2.sum(dim=1) / n_times  # (batch, n_nodes)
-    mu = emp_trace.sum(dim=1) / n_nodes
+    emp_trace = torch.diagonal(emp, dim1=-2, dim2=-1)  # (batch, n_nodes), a view
+    mu = emp_trace.mean(dim=1)
     # sum_ij (X2^T X2)_ij = sum_t (sum_i x_ti^2)^2: no second matrix product needed
-    beta_ = x2.sum(dim=2).square().sum(dim=1)
-    delta_ = (emp * n_times).square().sum(dim=(1, 2)) / n_times**2
+    beta_ = torch.linalg.vector_norm(xc, dim=2).square_().square_().sum(dim=1)
+    delta_ = torch.linalg.matrix_norm(emp).square_()
     beta = (beta_ / n_times - delta_) / (n_nodes * n_times)
     delta = (delta_ - 2.0 * mu * emp_trace.sum(dim=1) + n_nodes * mu**2) / n_nodes
     beta = torch.minimum(beta, delta)
     shrinkage = torch.where(beta == 0, torch.zeros_like(beta), beta / delta)
-    eye = torch.eye(n_nodes, dtype=x.dtype, device=x.device)
-    shrunk = (1.0 - shrinkage)[:, None, None] * emp
-    shrunk = shrunk + (shrinkage * mu)[:, None, None] * eye
-    return shrunk, shrinkage
+    # (1 - shrinkage) * emp + shrinkage * mu * I, in place
+    emp.mul_((1.0 - shrinkage)[:, None, None])
+    emp_trace.add_((shrinkage * mu)[:, None])
+    return emp, shrinkage
 
 
 def cov_to_corr(cov: torch.Tensor, *, inplace: bool = False) -> torch.Tensor:
@@ -338,12 +339,12 @@ class ConnectivityEstimator:
 
     def _batch_covariance(self, x: torch.Tensor, standardize: bool = False) -> torch.Tensor:
         """Covariance of a (batch, n_times, n_nodes) tensor with this estimator."""
-        if standardize:
+        if standardize:  # one centred copy, scaled in place
             x = x - x.mean(dim=1, keepdim=True)
-            std = x.std(dim=1, keepdim=True, correction=1)
-            x = x / torch.where(std < np.finfo(np.float64).eps, torch.ones_like(std), std)
+            std = torch.linalg.vector_norm(x, dim=1, keepdim=True) / np.sqrt(x.shape[1] - 1)
+            x.div_(torch.where(std < np.finfo(np.float64).eps, torch.ones_like(std), std))
         if normalize_estimator(self.shrinkage) == "ledoit-wolf":
-            return ledoit_wolf(x)[0]
+            return ledoit_wolf(x, centred=standardize)[0]
         return empirical_covariance(x)
 
     def _batch_fc(
