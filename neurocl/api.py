@@ -1236,7 +1236,7 @@ def ablate(
     label: str,
     modes: Sequence[str] = ("drop", "keep-only"),
     strategy: str = "mask-input",
-    n_null: int = 100,
+    n_null: int | None = None,
     cv: int = 5,
     repeats: int = 3,
     group: str = "subject_id",

@@ -212,13 +212,55 @@ def test_encoder_ablation_finds_planted_network(planted: FCDataset) -> None:
     assert only.table["drop_p_null"].isna().all()
 
 
+class RetrainedEncoder(FlatEncoder):
+    """A stand-in whose "retraining" standardises the masked FC it is given, over samples.
+
+    Its frozen embedding (``embed``) is the plain upper triangle, so a retrained embedding
+    differs from a masked frozen one: the test can tell which path ablation took.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.retrains = 0
+
+    def retrain_embed(self, dataset: FCDataset, fc: np.ndarray) -> np.ndarray:
+        self.retrains += 1
+        flat = super().embed(dataset, fc=fc)
+        self.calls -= 1
+        sd = flat.std(axis=0)
+        return (flat - flat.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+
+
+def test_retrain_strategy_retrains_per_set_and_finds_planted_network(
+        planted: FCDataset) -> None:
+    enc = RetrainedEncoder()
+    res = ablate(planted, label="group", encoder=enc, strategy="retrain", cv=3, repeats=2,
+                 seed=1, unassigned="drop", modes=["drop"])
+    sizes = {len(v) for v in network_sets(planted.nodes, unassigned="drop").values()}
+    # the default null is the smaller retrain one; one retraining per network and null set,
+    # one frozen pass for the intact representation
+    assert res.info["n_null"] == 39 and res.info["strategy"] == "retrain"
+    assert enc.retrains == 4 + 39 * len(sizes) and enc.calls == 1
+    assert any(n.startswith("retrain:") for n in res.info["notes"])
+    _check_planted(res.table, "encoder", keep_only=False)
+    # the raw-FC baseline does not depend on the strategy
+    masked = ablate(planted, label="group", encoder=FlatEncoder(), cv=3, repeats=2, seed=1,
+                    unassigned="drop", modes=["drop"], n_null=39)
+    pd.testing.assert_frame_equal(res.table[res.table["representation"] == "raw-fc"],
+                                  masked.table[masked.table["representation"] == "raw-fc"])
+
+
 def test_ablation_bad_input(planted: FCDataset) -> None:
     with pytest.raises(ParameterError, match="label column 'age' is not in the subjects"):
         ablate(planted, label="age", n_null=0)
     with pytest.raises(ParameterError, match="mode must be one of"):
         ablate(planted, label="group", modes=["shuffle"], n_null=0)
-    with pytest.raises(ParameterError, match="strategy must be one of mask-input"):
+    with pytest.raises(ParameterError, match="strategy must be one of mask-input, retrain"):
+        ablate(planted, label="group", strategy="shuffle", n_null=0)
+    with pytest.raises(ParameterError, match="strategy retrain .* needs a run folder"):
         ablate(planted, label="group", strategy="retrain", n_null=0)
+    with pytest.raises(ParameterError, match="strategy retrain .* needs a run folder"):
+        ablate(planted, label="group", encoder=FlatEncoder(), strategy="retrain", n_null=0)
     with pytest.raises(ParameterError, match="null size must be >= 0"):
         ablate(planted, label="group", n_null=-1)
     with pytest.raises(ParameterError, match="embed"):

@@ -115,3 +115,52 @@ def test_run_built_on_another_atlas(run_dir: Path, tmp_path: Path) -> None:
         assert res.exit_code == 2, res.output
         assert "the run was trained on 23 nodes but" in res.output
         assert not (tmp_path / command).exists()
+
+
+def test_retrain_reproduces_the_run_and_ablates(sim: FCDataset, run_dir: Path,
+                                                tmp_path: Path) -> None:
+    import numpy as np
+
+    from neurocl.evaluate.ablation import mask_fc
+    from neurocl.train.run import load_run
+
+    run = load_run(run_dir)
+    # retraining on the unmasked FC replays the run: the same options and seed, on CPU
+    np.testing.assert_array_equal(run.retrain_embed(sim, np.asarray(sim.fc)), run.embed(sim))
+    masked = mask_fc(sim.fc, np.arange(5), "drop")
+    retrained = run.retrain_embed(sim, masked)
+    assert retrained.shape == (sim.n_samples, run.embedding_dim)
+    assert not np.allclose(retrained, run.embed(sim, fc=masked))  # new weights, not frozen
+
+    out = tmp_path / "abl"
+    res = runner.invoke(app, ["ablate", str(run_dir), str(sim.path), "--label", "group",
+                              "--strategy", "retrain", "--null", "2", "--cv", "3",
+                              "--repeats", "1", "--mode", "drop", "--unassigned", "drop",
+                              "--only", "Default,Visual", "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["info"]["strategy"] == "retrain" and data["info"]["n_null"] == 2
+    rows = [r for r in data["table"] if r["representation"] == "encoder"]
+    assert {r["network"] for r in rows} == {"Default", "Visual"}
+    assert all(np.isfinite(r["drop_delta"]) for r in rows)
+    assert (out / "ablation.csv").is_file()
+
+    # a baseline-only call has no encoder to retrain
+    res = runner.invoke(app, ["ablate", str(sim.path), "--label", "group", "--strategy",
+                              "retrain", "--out", str(tmp_path / "never")])
+    assert res.exit_code == 2 and "needs a run folder" in res.output
+    assert not (tmp_path / "never").exists()
+
+
+def test_retrain_refuses_fc_crop_runs(tmp_path: Path) -> None:
+    import numpy as np
+
+    from neurocl import api
+    from neurocl.train.run import load_run
+
+    ds = api.simulate(tmp_path / "ts.ds", n_subjects=12, timeseries=True, seed=0)
+    api.pretrain(ds, tmp_path / "crop", epochs=1, batch_size=8, hidden=8, layers=1,
+                 augment="fc-crop", seed=0)
+    run = load_run(tmp_path / "crop")
+    with pytest.raises(Exception, match="fc-crop views recompute FC"):
+        run.retrain_embed(ds, np.asarray(ds.fc))

@@ -20,6 +20,7 @@ Every array is loaded with ``allow_pickle=False`` and memory-mapped.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -200,6 +201,30 @@ class FCDataset:
                 f"has no band {band!r}; its bands are {', '.join(bands)}", self.path
             )
         return stack[:, bands.index(band)]
+
+    def with_fc(self, fc: np.ndarray) -> FCDataset:
+        """Return a view of this dataset whose static FC is ``fc`` (nothing is written).
+
+        Parameters
+        ----------
+        fc : ndarray of shape (n_samples, n_nodes, n_nodes)
+            E.g. the FC with one network masked.
+
+        Raises
+        ------
+        DatasetError
+            When ``fc`` does not have the dataset's shape.
+        """
+        expected = (self.n_samples, self.n_nodes, self.n_nodes)
+        if tuple(np.shape(fc)) != expected:
+            raise DatasetError(
+                f"replacement FC has shape {tuple(np.shape(fc))}, not {expected} "
+                "(samples, nodes, nodes)",
+                self.path,
+            )
+        view = copy.copy(self)
+        view._cache = {**self._cache, "fc": np.asarray(fc)}
+        return view
 
     @property
     def n_samples(self) -> int:

@@ -22,6 +22,15 @@ itself (``keep-only``), averaged over folds; p-values are then FDR-corrected
 by inner cross-validation once per fold on the intact representation and reused for every
 ablated and null representation of that fold, so that observed and null scores are computed
 the same way (and the null needs no inner CV).
+
+Two strategies remove a network from an encoder's representation:
+
+- ``mask-input`` (the default): the frozen encoder embeds the masked FC;
+- ``retrain``: the encoder is pretrained again, from scratch with the run's own options and
+  seed, on the masked FC of the dataset, and embeds it. Every ablated network and every null
+  set costs one pretraining run, so the default null is smaller (``DEFAULT_NULL_RETRAIN``).
+
+The raw-FC baseline is the same under both: its probe is refitted without the edges.
 """
 
 from __future__ import annotations
@@ -52,10 +61,12 @@ from neurocl.evaluate.stats import corrected_resampled_ttest
 from neurocl.io.networks import NO_NETWORK, canonical_network, read_node_table
 
 MODES = ("drop", "keep-only")
-STRATEGIES = ("mask-input",)
+STRATEGIES = ("mask-input", "retrain")
 UNASSIGNED = ("group", "drop")
 #: random node sets per network size in the null distribution
 DEFAULT_NULL = 100
+#: the same with strategy retrain (every set is a pretraining run): the smallest p is 0.025
+DEFAULT_NULL_RETRAIN = 39
 #: short column prefix of each mode
 MODE_PREFIX = {"drop": "drop", "keep-only": "keep"}
 
@@ -638,6 +649,14 @@ def embed_with(encoder: Any, dataset: Any, fc: np.ndarray | None, device: str) -
     return np.asarray(encoder.embed(dataset, **kwargs), dtype=np.float64)
 
 
+def retrain_with(encoder: Any, dataset: Any, fc: np.ndarray, device: str) -> np.ndarray:
+    """Pretrain ``encoder`` again on ``fc`` and embed ``fc`` with the new weights, as float64."""
+    kwargs: dict[str, Any] = {}
+    if _accepts(encoder.retrain_embed, "device"):
+        kwargs["device"] = device
+    return np.asarray(encoder.retrain_embed(dataset, fc, **kwargs), dtype=np.float64)
+
+
 def _accepts(func: Callable[..., Any], name: str) -> bool:
     import inspect
 
@@ -743,7 +762,7 @@ def ablate(
     encoder: Embedder | None = None,
     modes: Sequence[str] = MODES,
     strategy: str = "mask-input",
-    n_null: int = DEFAULT_NULL,
+    n_null: int | None = None,
     cv: int = 5,
     repeats: int = 3,
     group: str = "subject_id",
@@ -771,11 +790,15 @@ def ablate(
         baseline is ablated.
     modes : sequence of {"drop", "keep-only"}
         Masking modes.
-    strategy : {"mask-input"}
-        How a network is removed: masked at the input of the frozen encoder.
-    n_null : int
-        Random node sets per network size (0: no null, no p-values). Each costs one probe
-        per fold and mode (and one embedding pass with an encoder).
+    strategy : {"mask-input", "retrain"}
+        How a network is removed from the encoder's representation: masked at the input of
+        the frozen encoder, or masked and the encoder pretrained again (the encoder must
+        have ``retrain_embed(dataset, fc)``, as a :class:`neurocl.train.run.Run` has).
+    n_null : int, optional
+        Random node sets per network size (0: no null, no p-values); default
+        ``DEFAULT_NULL`` (100), or ``DEFAULT_NULL_RETRAIN`` (39) with ``retrain``. Each costs
+        one probe per fold and mode, and with an encoder one embedding pass (``mask-input``)
+        or one pretraining run (``retrain``).
     cv, repeats : int
         Outer folds and repetitions (seeds ``seed, seed + 1, ...``).
     group : str
@@ -821,7 +844,9 @@ def ablate(
     """
     t0 = time.perf_counter()
     progress = progress or no_progress
-    check_in(normalize_name(strategy), STRATEGIES, "strategy")
+    strategy = check_in(normalize_name(strategy), STRATEGIES, "strategy")
+    if n_null is None:
+        n_null = DEFAULT_NULL_RETRAIN if strategy == "retrain" else DEFAULT_NULL
     modes = list(dict.fromkeys(normalize_name(m) for m in modes))
     if not modes:
         raise ParameterError(f"modes must name at least one of {', '.join(MODES)}")
@@ -835,6 +860,13 @@ def ablate(
     use_encoder = encoder is not None and not baselines_only
     if use_encoder:
         check_encoder(encoder, dataset)
+    if strategy == "retrain" and not (
+            use_encoder and callable(getattr(encoder, "retrain_embed", None))):
+        raise ParameterError(
+            "strategy retrain pretrains the encoder again without each network, so it needs "
+            "a run folder (and not --baselines-only); use strategy mask-input for the raw-FC "
+            "baseline"
+        )
     setup = prepare_setup(dataset, label=label, task=task, cv=cv, repeats=repeats,
                           group=group, seed=seed, probe=probe)
     keep = setup.keep
@@ -846,6 +878,11 @@ def ablate(
         "and reused for every ablated and null representation of that fold",
         f"null: {n_null} random node sets per network size, drawn from all {n_nodes} nodes",
     ]
+    if strategy == "retrain":
+        notes.append(
+            "retrain: the encoder is pretrained again, with the run's options and seed, on the "
+            "dataset's masked FC for every network and null set; the intact score is the run's"
+        )
 
     reps: list[str] = (["encoder"] if use_encoder else []) + ["raw-fc"]
     n_sets = len(sets) + sum(len(v) for v in null_sets.values())
@@ -882,7 +919,9 @@ def ablate(
                     columns = edge_columns(rows_e, cols_e, idx, mode, n_nodes)
                     return _g.scores(columns) if _g is not None else _p.scores(_x[:, columns])
                 assert base_fc is not None
-                emb = embed_with(encoder, dataset, mask_fc(base_fc, idx, mode), device)
+                masked = mask_fc(base_fc, idx, mode)
+                emb = (retrain_with(encoder, dataset, masked, device) if strategy == "retrain"
+                       else embed_with(encoder, dataset, masked, device))
                 return _p.scores(emb[keep])
 
             intact = probes.scores(intact_x)
@@ -918,7 +957,7 @@ def ablate(
     table = _sort_table(pd.DataFrame(table_rows), modes, setup.primary, reps)
     info = {
         "label": label, "task": setup.target.task, "classes": setup.target.classes,
-        "metric": setup.primary, "probe": setup.probe, "strategy": "mask-input",
+        "metric": setup.primary, "probe": setup.probe, "strategy": strategy,
         "modes": modes, "n_null": n_null, "p_value": "(1 + #{null >= observed}) / (1 + R)",
         "representations": reps, "intact": intact_scores,
         "n_samples": int(keep.sum()), "n_dropped": setup.target.n_dropped,
@@ -998,6 +1037,7 @@ def _sort_table(table: pd.DataFrame, modes: list[str], metric: str,
 
 __all__ = [
     "DEFAULT_NULL",
+    "DEFAULT_NULL_RETRAIN",
     "MODES",
     "STRATEGIES",
     "UNASSIGNED",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -201,21 +202,83 @@ class Run:
                 f"got {tuple(np.shape(matrices))}"
             )
         encoder = self.load_encoder(untrained=untrained, device=device)
-        dev = next(encoder.parameters()).device
-        loader = DenseLoader(np.asarray(matrices) if fc is not None else matrices,
-                             batch_size=batch_size, device=dev)
-        out = np.empty((ds.n_samples, self.embedding_dim), dtype=np.float32)
-        start = 0
-        with torch.no_grad():
-            for batch in loader:
-                emb = encoder(batch.fc).graph.float().cpu().numpy()
-                out[start : start + len(emb)] = emb
-                start += len(emb)
-        return out
+        return _embed_matrices(encoder, np.asarray(matrices) if fc is not None else matrices,
+                               self.embedding_dim, batch_size)
+
+    def retrain_embed(
+        self,
+        dataset: FCDataset | str | Path,
+        fc: np.ndarray,
+        *,
+        device: str = "cpu",
+        batch_size: int = 128,
+    ) -> np.ndarray:
+        """Pretrain this run's encoder again on ``fc``, from scratch, and embed ``fc`` with it.
+
+        The new encoder is trained with the run's own options and seed (epochs, objective,
+        views...) on ``dataset`` with its static FC replaced by ``fc`` (e.g. one network
+        masked), in a temporary folder that is removed afterwards. With ``fc`` equal to the
+        FC the run was trained on, this reproduces the run's embeddings on CPU.
+
+        Parameters
+        ----------
+        dataset : FCDataset or path
+            A dataset of the run's atlas, node order and FC kind.
+        fc : ndarray of shape (n_samples, n_nodes, n_nodes)
+            The matrices to train on and to embed.
+        device : str
+            Torch device of the retraining (``auto`` allowed).
+        batch_size : int
+            Samples per forward pass when embedding.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, embedding_dim), float32
+
+        Raises
+        ------
+        ParameterError
+            When the run's encoder or views do not read static FC alone (dynamic FC, time
+            series, fc-crop views), so that masking the FC would not remove the network.
+        """
+        ds = dataset if isinstance(dataset, FCDataset) else load_dataset(dataset)
+        self.check_compatible(ds)
+        kind = self.options.input or "fc"
+        if kind != "fc":
+            raise ParameterError(
+                f"retraining masks the static FC, but this run's encoder reads {kind} input; "
+                "use strategy mask-input (or an encoder that reads FC)"
+            )
+        masked = ds.with_fc(np.asarray(fc, dtype=np.float32))
+        trainer = Trainer(masked, PretrainConfig.resolve(self.config, device=device))
+        if trainer.pipeline.needs_timeseries:
+            raise ParameterError(
+                "this run's fc-crop views recompute FC from the time series, which a masked FC "
+                "does not change; use strategy mask-input"
+            )
+        with tempfile.TemporaryDirectory(prefix="neurocl-retrain-") as tmp:
+            trainer.fit(Path(tmp))
+        encoder = trainer.model.encoder.eval()
+        return _embed_matrices(encoder, masked.fc, self.embedding_dim, batch_size)
 
     def __repr__(self) -> str:
         return (f"Run({str(self.path)!r}, encoder={self.options.encoder!r}, "
                 f"objective={self.options.objective!r}, epochs_done={self.epochs_done})")
+
+
+def _embed_matrices(encoder: BrainGraphEncoder, matrices: np.ndarray, dim: int,
+                    batch_size: int) -> np.ndarray:
+    """Embed FC matrices (n_samples, n_nodes, n_nodes) with a frozen encoder, float32."""
+    dev = next(encoder.parameters()).device
+    loader = DenseLoader(matrices, batch_size=batch_size, device=dev)
+    out = np.empty((len(matrices), dim), dtype=np.float32)
+    start = 0
+    with torch.no_grad():
+        for batch in loader:
+            emb = encoder(batch.fc).graph.float().cpu().numpy()
+            out[start : start + len(emb)] = emb
+            start += len(emb)
+    return out
 
 
 def load_run(path: str | Path) -> Run:
