@@ -317,7 +317,7 @@ def read_epochs(
     path = Path(path)
     suffix = _suffix(path)
     if not path.is_file():
-        raise InputFileError("file not found", path)
+        raise InputFileError("file not found; check the path", path)
     mapping = parse_events(events)
     _check_epoching(mapping, tmin, tmax, fixed_length)
     if suffix == ".npz":
@@ -333,6 +333,10 @@ def read_epochs(
     if isinstance(inst, mne.BaseEpochs):
         inv = {v: k for k, v in inst.event_id.items()}
         labels = [inv[c] for c in inst.events[:, 2]]
+        if suffix == ".set":
+            # MNE names an EEGLAB epoch holding several events "first/second/..." and keeps
+            # the first one's latency: that event is the epoch's
+            labels = [lab.split("/", 1)[0] for lab in labels]
         picks = mne.pick_types(inst.info, eeg=True, exclude=[])
         data = inst.get_data(picks=picks)
         names = [inst.ch_names[i] for i in picks]
@@ -356,7 +360,16 @@ def read_epochs(
     if dropped:
         raw.drop_channels(dropped)
     raw.rename_channels(dict(zip(raw.ch_names, names, strict=True)))
-    raw.load_data(verbose="error")
+    if raw.n_times == 0:
+        raise InputFileError("holds no samples; copy or export the recording again", path)
+    try:
+        raw.load_data(verbose="error")
+    except Exception as exc:  # MNE raises many types for damaged data blocks
+        raise InputFileError(
+            f"cannot read the signals ({type(exc).__name__}: {exc}); the file is damaged: copy "
+            "or export the recording again",
+            path,
+        ) from exc
     _check_filters(path, raw.info["sfreq"], l_freq, h_freq, notch)
     if notch is not None:
         raw.notch_filter(np.atleast_1d(notch).astype(float), verbose="error")
@@ -386,6 +399,7 @@ def read_epochs(
         return EEGEpochs(data, sfreq, list(raw.ch_names), None, onsets, path, dropped)
     assert mapping is not None and tmax is not None  # checked above
     present = sorted(set(raw.annotations.description))
+    mapping = _match_codes(mapping, present, path)
     absent = [c for c in mapping if c not in present]
     if absent:
         raise InputFileError(
@@ -448,6 +462,34 @@ def _check_filters(path: Path, sfreq: float, l_freq: float | None, h_freq: float
         )
 
 
+def _short_code(description: str) -> str:
+    """``Stimulus/S  1`` -> ``S1``, ``Comment/T1`` -> ``T1``: the marker without its type."""
+    return re.sub(r"\s+", "", description.rsplit("/", 1)[-1])
+
+
+def _match_codes(mapping: Mapping[str, str], present: Sequence[str],
+                 path: Path) -> dict[str, str]:
+    """Map each event code to the annotation it names, exactly or without the marker type.
+
+    BrainVision markers are read by MNE as ``Stimulus/S  1`` or ``Comment/T1``; ``--events
+    S1=left`` or ``T1=left`` name them. A code that matches several annotations is refused.
+    """
+    out: dict[str, str] = {}
+    for code, label in mapping.items():
+        if code in present:
+            out[code] = label
+            continue
+        hits = [d for d in present if "/" in d and _short_code(d) == re.sub(r"\s+", "", code)]
+        if len(hits) > 1:
+            raise InputFileError(
+                f"event code {code} matches the annotations {', '.join(hits)}; give the full "
+                "annotation in --events",
+                path,
+            )
+        out[hits[0] if hits else code] = label
+    return out
+
+
 def _check_durations(path: Path, raw: Any, mapping: Mapping[str, str], tmax: float) -> None:
     """Refuse a tmax beyond the annotated duration of the events (when they have one)."""
     ann = raw.annotations
@@ -482,6 +524,8 @@ def _baseline(data: np.ndarray, sfreq: float, t0: float, baseline: Any, path: Pa
 def _read_mne(path: Path, suffix: str) -> Any:
     import mne
 
+    if suffix in (".edf", ".bdf"):
+        _check_edf_size(path, 3 if suffix == ".bdf" else 2)
     try:
         if suffix in (".fif", ".fif.gz"):
             if re.search(r"[-_]epo\.fif(\.gz)?$", path.name):
@@ -509,6 +553,46 @@ def _read_mne(path: Path, suffix: str) -> Any:
         ) from exc
 
 
+def _check_edf_size(path: Path, width: int) -> None:
+    """Refuse an EDF/BDF file shorter than its header says (a copy or transfer cut short).
+
+    MNE reads such a file as a shorter recording; an unknown record count (-1, a recording
+    still running) or a header that cannot be parsed is left to MNE.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(256)
+        try:
+            n_records = int(head[236:244].decode("ascii").strip())
+            n_signals = int(head[252:256].decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            return
+        if n_signals <= 0 or n_records <= 0:
+            return
+        header_bytes = 256 * (n_signals + 1)
+        if size < header_bytes:
+            raise InputFileError(
+                f"is cut short inside its header ({size} of {header_bytes} bytes); copy or "
+                "export the recording again",
+                path,
+            )
+        f.seek(256 + 216 * n_signals)
+        counts = f.read(8 * n_signals)
+    try:
+        per_record = sum(int(counts[8 * i : 8 * i + 8].decode("ascii").strip())
+                         for i in range(n_signals))
+    except (UnicodeDecodeError, ValueError):
+        return
+    record_bytes = per_record * width
+    if record_bytes > 0 and size < header_bytes + n_records * record_bytes:
+        complete = (size - header_bytes) // record_bytes
+        raise InputFileError(
+            f"holds {complete} of the {n_records} data records its header announces: the file "
+            "was cut short; copy or export the recording again",
+            path,
+        )
+
+
 def _read_npz(path: Path) -> tuple[np.ndarray, float, list[str], list[str] | None, float]:
     try:
         with np.load(path, allow_pickle=False) as npz:
@@ -518,11 +602,26 @@ def _read_npz(path: Path) -> tuple[np.ndarray, float, list[str], list[str] | Non
     missing = [k for k in ("data", "sfreq", "ch_names") if k not in content]
     if missing:
         raise InputFileError(
-            f"lacks {', '.join(missing)}; an EEG .npz holds data (epochs, channels, samples), "
-            "sfreq and ch_names (optional labels, tmin)",
+            f"lacks {', '.join(missing)}; save an EEG .npz with data (epochs, channels, "
+            "samples), sfreq and ch_names (optional labels, tmin)",
+            path,
+        )
+    if content["data"].dtype.kind not in "iuf":
+        raise InputFileError(
+            f"data has dtype {content['data'].dtype}, not real numbers; save the signals as a "
+            "float array",
             path,
         )
     data = np.asarray(content["data"], dtype=np.float64)
+    try:
+        sfreq = float(content["sfreq"])
+    except (TypeError, ValueError):
+        sfreq = float("nan")
+    if not np.isfinite(sfreq) or sfreq <= 0:
+        raise InputFileError(
+            f"sfreq is {content['sfreq']!r}; save the sampling rate as one positive number (Hz)",
+            path,
+        )
     if data.ndim == 2:
         data = data[None]
     if data.ndim != 3:
@@ -544,7 +643,7 @@ def _read_npz(path: Path) -> tuple[np.ndarray, float, list[str], list[str] | Non
                 f"has {len(labels)} labels for {data.shape[0]} epochs; give one per epoch", path
             )
     t0 = float(content["tmin"]) if "tmin" in content else 0.0
-    return data, float(content["sfreq"]), names, labels, t0
+    return data, sfreq, names, labels, t0
 
 
 def _from_epoch_array(
@@ -559,6 +658,14 @@ def _from_epoch_array(
     if fixed_length is not None:
         raise ParameterError(
             f"{path.name} already holds epochs; --fixed-length applies to continuous recordings"
+        )
+    bad = ~np.isfinite(data)
+    if bad.any():
+        epoch, channel, _ = np.argwhere(bad)[0]
+        raise InputFileError(
+            f"the signals hold {int(bad.sum())} NaN/inf values (first in epoch {epoch}, "
+            f"channel {names[channel]}); fix or leave out those epochs before building",
+            path,
         )
     std, dropped = _standard_names(path, names, drop_unknown_channels)
     keep = [i for i, n in enumerate(names) if n not in dropped]
