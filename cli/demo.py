@@ -23,13 +23,17 @@ def demo(
     from neurocl.cli.probe import render_result
 
     settings = api.DEMO_SETTINGS["quick" if quick else "full"]
-    stderr.print(
+    banner = [
         f"neurocl demo ({'quick' if quick else 'full'}): 40 development subjects (AAL-116), "
         f"{settings['epochs']} pretraining epochs per encoder, {settings['cv']}-fold x "
-        f"{settings['repeats']} probes, {settings['null']} random node sets per network",
-        markup=False,
-    )
-    with progress_bar() as progress:
+        f"{settings['repeats']} probes, {settings['null']} random node sets per network"
+    ]
+    with progress_bar() as bar:
+        def progress(stage: str, done: int, total: int, **info: float) -> None:
+            while banner:  # once the first step runs (a bad --out stops before: one error line)
+                stderr.print(banner.pop(), markup=False)
+            bar(stage, done, total, **info)
+
         result = api.demo(out, quick=quick, overwrite=overwrite, device=device,
                           progress=progress)
     if as_json:

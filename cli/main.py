@@ -37,6 +37,18 @@ class _Group(TyperGroup):
 
             stderr.print(f"[bold red]error:[/bold red] {escape(str(exc))}", soft_wrap=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:  # a file system refusal neurocl did not foresee: still one line
+            if (ctx.obj or {}).get("debug"):
+                raise
+            from rich.markup import escape
+
+            from neurocl.cli._output import stderr
+
+            where = f"{exc.filename}: " if exc.filename else ""
+            stderr.print(f"[bold red]error:[/bold red] {escape(where + (exc.strerror or str(exc)))}"
+                         "; check the path, its permissions and the free space (--debug shows "
+                         "the traceback)", soft_wrap=True)
+            ctx.exit(1)
 
 
 app = typer.Typer(

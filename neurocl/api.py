@@ -15,7 +15,7 @@ import pandas as pd
 
 from neurocl._core.errors import InputFileError, ParameterError
 from neurocl._core.progress import ProgressCallback, no_progress
-from neurocl.data.dataset import FCDataset, load_dataset
+from neurocl.data.dataset import FCDataset, check_output_location, load_dataset
 
 __all__ = [
     "BuildResult",
@@ -244,7 +244,7 @@ def build_fc_fmri(
     warnings: list[str] = []
     report: dict[str, Any] = {"input_type": data.input_type}
     if data.ids_from_order and phenotype is not None:
-        table = read_table(phenotype)
+        table = read_table(phenotype, id_columns=[id_column])
         if id_column not in table.columns:
             raise InputFileError(
                 f"no id column {id_column!r}; its columns are "
@@ -824,6 +824,7 @@ def simulate(
         raise ParameterError(
             f"{out} already exists; pass --overwrite to replace it or choose another --out"
         )
+    check_output_location(out)
     return simulate_dataset(
         out, n_subjects=n_subjects, planted_network=planted_network,
         effect=DEFAULT_EFFECT if effect is None else effect,
@@ -1025,6 +1026,8 @@ def embed(
             raise ParameterError(
                 f"{', '.join(existing)} already exists; pass --overwrite or choose another --out"
             )
+        for target in targets:
+            check_output_location(target)
     emb = load_run(run).embed(ds, untrained=untrained, device=device, batch_size=batch_size)
     ids = ds.subjects.reset_index(drop=True)
     columns = pd.DataFrame(emb, columns=[f"emb_{i}" for i in range(emb.shape[1])])
@@ -1142,6 +1145,9 @@ def probe(
         raise ParameterError(
             f"{', '.join(existing)} already exists; pass --overwrite or choose another file"
         )
+    for target, option in ((out, "--out"), (predictions, "--predictions")):
+        if target is not None:
+            check_output_location(target, option)
     ds = dataset if isinstance(dataset, FCDataset) else load_dataset(dataset)
     test_ds = None
     if test_dataset is not None:
@@ -1226,7 +1232,7 @@ def _check_out_dir(out: str | Path | None, overwrite: bool) -> Path | None:
         raise ParameterError(
             f"{out} already exists; pass --overwrite to replace it or choose another --out"
         )
-    return out
+    return check_output_location(out)
 
 
 def ablate(
@@ -1493,7 +1499,7 @@ def demo(
         ``steps`` holds each step's JSON-ready summary; ``results`` the probe, ablation and
         importance result objects.
     """
-    out = Path(out)
+    out = check_output_location(out)
     out.mkdir(parents=True, exist_ok=True)
     settings = DEMO_SETTINGS["quick" if quick else "full"]
     data = sample_data_path()

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurocl._core.errors import DatasetError
+from neurocl._core.errors import DatasetError, ParameterError
 
 SCHEMA_VERSION = 1
 ARRAY_FILES = ("fc", "covariance", "timeseries", "timeseries_offsets", "dynamic_fc", "fc_bands")
@@ -105,7 +105,12 @@ class FCDataset:
         try:
             self.meta: dict[str, Any] = json.loads(meta_path.read_text())
         except json.JSONDecodeError as exc:
-            raise DatasetError(f"meta.json is not valid JSON ({exc})", self.path) from exc
+            raise DatasetError(
+                f"meta.json is not valid JSON ({exc}); the dataset is damaged: rebuild it",
+                self.path,
+            ) from exc
+        if not isinstance(self.meta, dict):
+            raise DatasetError("meta.json holds no JSON object; rebuild the dataset", self.path)
         version = self.meta.get("schema_version")
         if version != SCHEMA_VERSION:
             raise DatasetError(
@@ -288,7 +293,46 @@ class FCDataset:
 def _read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise DatasetError(f"{path.name} is missing; rebuild the dataset", path.parent)
-    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""])
+    try:
+        return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DatasetError(
+            f"{path.name} cannot be read ({exc}); the dataset is damaged: rebuild it",
+            path.parent,
+        ) from exc
+
+
+def check_output_location(out: str | Path, option: str = "--out") -> Path:
+    """Raise :class:`ParameterError` unless ``out`` can be created where it is.
+
+    Nothing is created: the nearest existing folder above ``out`` must be a writable folder.
+
+    Parameters
+    ----------
+    out : str or Path
+        A file or folder to be written.
+    option : str
+        The option that named it, for the message.
+
+    Returns
+    -------
+    Path
+        ``out`` as a Path.
+    """
+    out = Path(out)
+    parent = out.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ParameterError(
+            f"cannot create {out}: {parent} is a file, not a folder; choose another {option}"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ParameterError(
+            f"cannot create {out}: the folder {parent} is not writable; choose another "
+            f"{option} or fix its permissions"
+        )
+    return out
 
 
 def load_dataset(path: str | Path) -> FCDataset:
@@ -334,9 +378,15 @@ def atomic_directory(out: str | Path, *, overwrite: bool = False) -> Iterator[Pa
     out = Path(out)
     if out.exists() and not overwrite:
         raise DatasetError("already exists; choose another --out or pass --overwrite", out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    check_output_location(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+    except OSError as exc:
+        raise ParameterError(
+            f"cannot create {out} ({exc.strerror}); choose another --out"
+        ) from exc
     try:
         yield tmp
         if out.exists():

@@ -100,7 +100,11 @@ def load_embeddings(path: str | Path, sample_ids: pd.Series) -> np.ndarray:
     try:
         table = pd.read_csv(path, sep=sep)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputFileError(f"cannot be read as a table ({exc})", path) from exc
+        raise InputFileError(
+            f"cannot be read as a table ({exc}); give the CSV that `neurocl embed` wrote "
+            "(sample_id and emb_* columns)",
+            path,
+        ) from exc
     return align_embeddings(table, sample_ids, str(path))
 
 

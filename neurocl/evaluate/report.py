@@ -17,7 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from neurocl._core.errors import InputFileError
+from neurocl._core.errors import InputFileError, ParameterError
+from neurocl.data.dataset import check_output_location
 
 _MAX_ROWS = 60
 
@@ -151,7 +152,10 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     folder = Path(folder)
     if not folder.is_dir():
         raise InputFileError("not a folder; give a run, dataset or demo folder", folder)
-    out = Path(out) if out is not None else folder / "report.html"
+    out = check_output_location(out) if out is not None else folder / "report.html"
+    if out.is_dir():
+        raise ParameterError(f"--out {out} is a folder; give the HTML file to write, e.g. "
+                             f"{out / 'report.html'}")
     csvs = [p for p in folder.rglob("*.csv") if p.name != "history.csv"]
     detail = sorted(p for p in csvs if _is_detail(p))
     tables = sorted((p for p in csvs if not _is_detail(p)), key=_table_order)
@@ -206,7 +210,11 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<title>{html.escape(title or folder.name)}</title><style>{_STYLE}</style>"
             f"<script>{_SCRIPT}</script></head><body>" + "\n".join(parts) + "</body></html>")
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
     return out

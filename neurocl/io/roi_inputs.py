@@ -15,6 +15,7 @@ time series with T == N, or a damaged matrix) and needs an explicit ``input_type
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,19 +82,47 @@ def _detect(shape_tail: tuple[int, int], sample: np.ndarray, path: Path, given: 
     )
 
 
+def _check_numeric(arr: np.ndarray, path: Path, what: str = "the array") -> None:
+    """Refuse arrays that are not real numbers (text, booleans, complex, objects)."""
+    if arr.dtype.kind not in "iuf":
+        raise InputFileError(
+            f"{what} has dtype {arr.dtype}, not real numbers; save the signals or matrices "
+            "as a float array",
+            path,
+        )
+
+
 def _read_2d_table(path: Path) -> tuple[np.ndarray, list[str] | None]:
     suffix = path.name.lower()
+    if path.stat().st_size == 0:
+        raise InputFileError("is empty; give a table of time points x ROIs (or a matrix)", path)
     try:
         if suffix.endswith(".npy"):
             arr = np.load(path, allow_pickle=False)
+            _check_numeric(arr, path)
             return np.asarray(arr, dtype=np.float64), None
         if suffix.endswith((".1d", ".txt")):
-            return np.loadtxt(path, comments="#", ndmin=2, dtype=np.float64), None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
+                arr = np.loadtxt(path, comments="#", ndmin=2, dtype=np.float64)
+            if arr.size == 0:
+                raise InputFileError(
+                    "holds no numbers (only comments or blank lines); give a table of time "
+                    "points x ROIs",
+                    path,
+                )
+            return arr, None
         sep = "," if suffix.endswith(".csv") else "\t"
         raw = pd.read_csv(path, sep=sep, header=None, dtype=str, keep_default_na=False,
                           comment="#")
+    except InputFileError:
+        raise
     except Exception as exc:
-        raise InputFileError(f"cannot read the file ({exc}); give a numeric table", path) from exc
+        raise InputFileError(
+            f"cannot read the file ({exc}); give a numeric table (or a .npy saved with "
+            "numpy.save), re-saving it if it was cut short",
+            path,
+        ) from exc
     first = raw.iloc[0].tolist()
     header = not all(_is_number(v) for v in first) or _is_index_row(first)
     names = [str(v).strip() for v in first] if header else None
@@ -101,7 +130,11 @@ def _read_2d_table(path: Path) -> tuple[np.ndarray, list[str] | None]:
     try:
         arr = body.replace("", "nan").astype(np.float64).to_numpy()
     except ValueError as exc:
-        raise InputFileError(f"non-numeric values in the table ({exc})", path) from exc
+        raise InputFileError(
+            f"non-numeric values in the table ({exc}); give numbers only, one column per ROI "
+            "(a header row of names is allowed)",
+            path,
+        ) from exc
     return arr, names
 
 
@@ -169,10 +202,16 @@ def _read_stack(path: Path, input_type: str) -> RoiInput | None:
             fields = {"__array__": np.load(path, mmap_mode="r", allow_pickle=False)}
     except ValueError as exc:
         raise InputFileError(
-            f"cannot read the arrays without pickle ({exc}); save plain numeric arrays", path
+            f"cannot read the arrays ({exc}): the file holds Python objects (neurocl never "
+            "unpickles) or is cut short; save plain numeric arrays with numpy.save/savez",
+            path,
         ) from exc
     except Exception as exc:
-        raise InputFileError(f"cannot read the file ({exc})", path) from exc
+        raise InputFileError(
+            f"cannot read the file ({exc}): it is empty, cut short or not a NumPy file; save "
+            "it again with numpy.save/savez",
+            path,
+        ) from exc
     key = next((k for k in _TS_KEYS if k in fields), None)
     given = input_type
     if key is not None and given == "auto":
@@ -195,10 +234,11 @@ def _read_stack(path: Path, input_type: str) -> RoiInput | None:
     data = fields.pop(key)
     if data.ndim != 3:
         raise InputFileError(
-            f"array {key!r} has shape {data.shape}; expected 3-D [subjects, time, nodes] or "
-            "[subjects, nodes, nodes]",
+            f"array {key!r} has shape {data.shape}; save a 3-D array [subjects, time, nodes] "
+            "or [subjects, nodes, nodes] (one 2-D sample per file goes in its own file)",
             path,
         )
+    _check_numeric(data, path, f"array {key!r}")
     kind = _detect(data.shape[1:], data[0], path, given)
     n = len(data)
     one_d = {k: v for k, v in fields.items() if v.ndim == 1 and len(v) == n}

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from neurocl._core.errors import InputFileError
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path, id_columns: Sequence[str] = ()) -> pd.DataFrame:
     """Read a TSV/CSV table with string ids kept as written.
 
     Parameters
     ----------
     path : str or Path
         ``.tsv``/``.txt`` (tab-separated) or ``.csv``.
+    id_columns : sequence of str
+        Columns read as text, never as numbers (``"001"`` stays ``"001"``).
 
     Returns
     -------
     DataFrame
-        Empty cells and ``n/a`` become NaN; numeric columns are parsed as numbers.
+        Empty cells and ``n/a`` become NaN; other numeric columns are parsed as numbers.
     """
     path = Path(path)
     if not path.is_file():
@@ -29,9 +33,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
     sep = "," if path.suffix.lower() == ".csv" else "\t"
     try:
         return pd.read_csv(path, sep=sep, na_values=["n/a", "N/A", "NA", ""],
-                           keep_default_na=False)
+                           keep_default_na=False, dtype={c: str for c in id_columns})
     except Exception as exc:
-        raise InputFileError(f"cannot read the table ({exc})", path) from exc
+        raise InputFileError(
+            f"cannot read the table ({exc}); give a tab-separated .tsv or a comma-separated "
+            ".csv with a header row",
+            path,
+        ) from exc
 
 
 @dataclass
@@ -82,14 +90,21 @@ def join_phenotype(
     InputFileError
         When ``id_column`` is absent, an id appears twice, or no id matches any sample.
     """
-    table = read_table(path)
+    table = read_table(path, id_columns=[id_column])
     if id_column not in table.columns:
         raise InputFileError(
             f"no id column {id_column!r}; its columns are {', '.join(map(str, table.columns))}: "
             "pass --id-column with one of them",
             path,
         )
-    ids = table[id_column].astype(str).str.strip()
+    ids = table[id_column].fillna("").astype(str).str.strip()
+    if (ids == "").any():
+        row = int(np.flatnonzero(ids == "")[0]) + 2  # line number, after the header
+        raise InputFileError(
+            f"line {row} has no id in column {id_column!r} (empty or n/a); fill it in or "
+            "remove the row",
+            path,
+        )
     dup = ids[ids.duplicated()]
     if len(dup):
         raise InputFileError(
@@ -99,8 +114,8 @@ def join_phenotype(
         )
     table = table.assign(**{id_column: ids})
     best = max(("sample_id", "subject_id"),
-               key=lambda col: subjects[col].astype(str).isin(ids).sum())
-    keys = subjects[best].astype(str)
+               key=lambda col: subjects[col].astype(str).str.strip().isin(ids).sum())
+    keys = subjects[best].astype(str).str.strip()
     if not keys.isin(ids).any():
         raise InputFileError(
             f"none of the {len(ids)} ids in column {id_column!r} (e.g. {ids.iloc[0]!r}) matches "

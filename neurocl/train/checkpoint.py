@@ -70,7 +70,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(
-            "checkpoint not found; is this a run folder written by `neurocl pretrain`?", path
+            "checkpoint not found: the run stopped before its first epoch ended, or this is not "
+            "a run folder; point to a folder written by `neurocl pretrain` or train again",
+            path,
         )
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)

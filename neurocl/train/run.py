@@ -25,7 +25,7 @@ import torch
 
 from neurocl._core.errors import CheckpointError, ParameterError
 from neurocl._core.progress import ProgressCallback, no_progress
-from neurocl.data.dataset import FCDataset, load_dataset
+from neurocl.data.dataset import FCDataset, check_output_location, load_dataset
 from neurocl.data.loader import DenseLoader
 from neurocl.models.base import BrainGraphEncoder
 from neurocl.train.checkpoint import load_checkpoint
@@ -144,7 +144,8 @@ class Run:
             except (RuntimeError, KeyError, TypeError) as exc:
                 raise CheckpointError(
                     f"does not fit the model described by {CONFIG} ({type(exc).__name__}); "
-                    "the checkpoint belongs to another run",
+                    "the checkpoint belongs to another run: put back the run's own checkpoint "
+                    "or train again",
                     file,
                 ) from None
         return model.encoder.to(resolve_device(device)).eval()
@@ -298,8 +299,8 @@ def load_run(path: str | Path) -> Run:
     try:
         config = json.loads(file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{CONFIG} is not valid JSON ({exc}); the run is damaged",
-                              path) from None
+        raise CheckpointError(f"{CONFIG} is not valid JSON ({exc}); the run is damaged: "
+                              "train again", path) from None
     if not isinstance(config, dict) or "dataset" not in config or "encoder" not in config:
         raise CheckpointError(f"{CONFIG} was not written by `neurocl pretrain`", path)
     try:
@@ -411,6 +412,7 @@ def _pretrain(
                 f"{out} already exists; pass --resume to continue it, --overwrite to replace it, "
                 "or choose another --out"
             )
+        check_output_location(out)
         # all ranks have checked ``out`` once the Trainer exists (DDP synchronises them)
         trainer = Trainer(ds, cfg)
         record = {
