@@ -96,7 +96,7 @@ def test_bad_input(tmp_path: Path) -> None:
         simulate_dataset(out, n_times=90)
     with pytest.raises(ParameterError, match="not positive definite"):
         simulate_dataset(out, effect=0.9)
-    with pytest.raises(ParameterError, match="n_subjects must be at least 4"):
+    with pytest.raises(ParameterError, match="--subjects must be at least 4"):
         simulate_dataset(out, n_subjects=3)
     assert not out.exists()
 

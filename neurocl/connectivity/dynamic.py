@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from neurocl._core.errors import ParameterError
-from neurocl.connectivity.static import ConnectivityEstimator
+from neurocl.connectivity.static import ConnectivityEstimator, torch_threads
 
 #: windows computed together: small enough for their temporaries to stay in cache
 _WINDOWS_PER_CHUNK = 1024
@@ -107,6 +107,22 @@ def dynamic_connectivity(
     # samples per chunk so that a chunk holds about est.chunk_size windows
     per_chunk = max(1, _WINDOWS_PER_CHUNK // n_win)
     out = np.empty((n_samples, n_win, n_nodes, n_nodes), dtype=np.float64)
+    with torch_threads(est.loop_threads(kind_name, length)):
+        _windowed(signals, out, est, kind_name, length, stride, n_win, per_chunk)
+    if kind_name == "tangent":  # one reference over every window of every sample
+        flat = out.reshape(-1, n_nodes, n_nodes)
+        est.fit_covariances(flat)
+        for start in range(0, len(flat), est.chunk_size):
+            flat[start : start + est.chunk_size] = est.transform_covariances(
+                flat[start : start + est.chunk_size])
+    return out
+
+
+def _windowed(signals: np.ndarray | Sequence[np.ndarray], out: np.ndarray,
+              est: ConnectivityEstimator, kind_name: str, length: int, stride: int, n_win: int,
+              per_chunk: int) -> None:
+    """Fill ``out`` (samples, windows, nodes, nodes) with each window's FC (or covariance)."""
+    n_samples, n_nodes = out.shape[0], out.shape[-1]
     for start in range(0, n_samples, per_chunk):
         stop = min(start + per_chunk, n_samples)
         x = torch.as_tensor(np.stack([np.asarray(signals[i]) for i in range(start, stop)]),
@@ -119,10 +135,3 @@ def dynamic_connectivity(
         else:
             fc = est._batch_fc(None, windows)
         out[start:stop] = fc.reshape(stop - start, n_win, n_nodes, n_nodes).cpu().numpy()
-    if kind_name == "tangent":  # one reference over every window of every sample
-        flat = out.reshape(-1, n_nodes, n_nodes)
-        est.fit_covariances(flat)
-        for start in range(0, len(flat), est.chunk_size):
-            flat[start : start + est.chunk_size] = est.transform_covariances(
-                flat[start : start + est.chunk_size])
-    return out

@@ -56,6 +56,7 @@ from neurocl._core.errors import ParameterError
 from neurocl._core.progress import ProgressCallback, no_progress
 from neurocl._core.registry import Registry, normalize_name
 from neurocl.connectivity import _spectral_kernels as _kernels
+from neurocl.connectivity.static import gram as _gram
 
 #: Default frequency bands in Hz (delta starts at 2 Hz so that a 4-s epoch holds its cycles).
 DEFAULT_BANDS: dict[str, tuple[float, float]] = {
@@ -550,14 +551,23 @@ def _phase_connectivity(coefs: torch.Tensor, method: str) -> torch.Tensor:
         z = coefs
         if method == "plv":
             z = coefs / coefs.abs()
-        # E[S_xy] for every pair: one matrix product over tapers x time per epoch and frequency
-        zz = z.reshape(e, f, c, k * t)
-        csd = zz @ zz.conj().transpose(-1, -2) / t
-        if method == "plv":
-            return csd.abs()
-        power = csd.diagonal(dim1=-2, dim2=-1).real
+        # E[S_xy] for every pair, in real arithmetic over tapers x time: with z = a + ib,
+        # Re S = a a^T + b b^T (one Gram matrix of [a, b]) and Im S = M - M^T with M = b a^T,
+        # half the flops of the complex product z z^H
+        ri = torch.view_as_real(z.reshape(e, f, c, k * t)).transpose(-1, -2)
+        ri = ri.reshape(e, f, c, 2 * k * t)  # [a, b] along the last axis (a copy)
+        a, b = ri[..., : k * t], ri[..., k * t :]
+        m = b @ a.transpose(-1, -2)
+        imag = (m - m.transpose(-1, -2)) / t
+        if method == "imcoh":
+            power = ri.square().sum(dim=-1) / t
+        else:
+            real = _gram(ri.reshape(e * f, c, 2 * k * t), rows=True).reshape(e, f, c, c) / t
+            if method == "plv":
+                return torch.hypot(real, imag)
+            power = real.diagonal(dim1=-2, dim2=-1)
         norm = torch.sqrt(power[..., :, None] * power[..., None, :])
-        return (csd.abs() if method == "coh" else csd.imag) / norm
+        return (torch.hypot(real, imag) if method == "coh" else imag) / norm
     # methods that need the cross-spectrum at each time sample
     if coefs.device.type == "cpu" and _kernels.HAVE_NUMBA:
         return _phase_connectivity_compiled(coefs, method)

@@ -78,7 +78,7 @@ def population_correlation(
 
 def _check(n_subjects: int, effect: float, n_times: int, n_nodes: int, r1: np.ndarray) -> None:
     if n_subjects < 4:
-        raise ParameterError(f"n_subjects must be at least 4 (two per class); got {n_subjects}")
+        raise ParameterError(f"--subjects must be at least 4 (two per class); got {n_subjects}")
     if n_times <= n_nodes:
         raise ParameterError(
             f"n_times must exceed the number of nodes ({n_nodes}) for a well-defined "

@@ -29,7 +29,7 @@ def components(kind: str) -> list[dict[str, Any]]:
 
     key = "augmentations" if kind.strip().lower() in ("views", "augment") else kind.strip().lower()
     registry = {"encoders": ENCODERS, "objectives": OBJECTIVES, "augmentations": VIEWS}[
-        check_in(key, KINDS, "kind")
+        check_in(key, KINDS, "`neurocl list` WHAT")
     ]
     out = []
     for name in registry.names():
