@@ -143,3 +143,24 @@ def test_real_development_subjects_match_nilearn(test_data):
         ).fit_transform(list(ts))
         got = ConnectivityEstimator(kind, shrinkage="ledoit-wolf").fit_transform(ts)
         np.testing.assert_allclose(got, expected, atol=TOL[kind])
+
+
+def test_precision_after_thread_changes_in_a_fresh_process() -> None:
+    """Batched LU inverses of 200+ node matrices fail in torch 2.13's CPU build once
+    ``torch.set_num_threads`` has been called; precision kinds use Cholesky instead."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, torch\n"
+        "from neurocl.connectivity import connectivity\n"
+        "torch.set_num_threads(1); torch.set_num_threads(max(2, torch.get_num_threads()))\n"
+        "x = np.random.default_rng(0).standard_normal((3, 500, 210))\n"
+        "p = connectivity(x, 'precision')\n"
+        "ref = np.linalg.inv(np.stack([np.cov(s.T, bias=True) for s in x]))\n"
+        "assert np.abs(p - ref).max() / np.abs(ref).max() < 1e-10\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
