@@ -8,7 +8,8 @@ import numpy as np
 import torch
 
 from neurocl._core.errors import ParameterError
-from neurocl.connectivity.static import ConnectivityEstimator, torch_threads
+from neurocl.connectivity._linalg import torch_threads
+from neurocl.connectivity.static import ConnectivityEstimator
 
 #: windows computed together: small enough for their temporaries to stay in cache
 _WINDOWS_PER_CHUNK = 1024

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,7 @@ import torch
 
 from neurocl._core.errors import InputFileError, ParameterError
 from neurocl._core.validation import check_in
-from neurocl.connectivity._linalg import form_symmetric, map_eigenvalues
+from neurocl.connectivity._linalg import form_symmetric, map_eigenvalues, torch_threads
 
 KINDS = ("correlation", "partial correlation", "covariance", "precision", "tangent")
 CORRELATION_KINDS = ("correlation", "partial correlation")
@@ -57,25 +56,6 @@ def _numpy_blas(x: torch.Tensor, length: int) -> bool:
     """Whether to multiply ``x`` through numpy (CPU, float, no autograd, long products)."""
     return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) \
         and not x.requires_grad and length >= _NUMPY_MIN_LENGTH
-
-
-@contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` torch intra-op threads (None: unchanged).
-
-    The CPU FC loops leave the matrix products to numpy's multi-threaded BLAS and run their
-    elementwise torch steps on one thread: torch's idle worker threads would otherwise spin
-    on the same cores as BLAS (about 1.5x slower on 2 cores).
-    """
-    before = torch.get_num_threads()
-    if n is None or n == before:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def gram(x: torch.Tensor, *, rows: bool = False) -> torch.Tensor:
@@ -484,11 +464,11 @@ class ConnectivityEstimator:
     def loop_threads(self, kind: str, n_times: int) -> int | None:
         """Torch threads for the per-chunk loop: one where numpy's BLAS does the products.
 
-        That is on the CPU, for samples of at least ``_NUMPY_MIN_LENGTH`` frames, unless the
-        kind inverts matrices (torch's threads share that work).
+        That is on the CPU, for samples of at least ``_NUMPY_MIN_LENGTH`` frames; batched
+        Cholesky inverses are also faster on one torch thread there (multi-threaded LAPACK
+        calls on small matrices mostly wait for each other).
         """
-        if torch.device(self.device).type != "cpu" or kind in INVERSE_KINDS \
-                or n_times < _NUMPY_MIN_LENGTH:
+        if torch.device(self.device).type != "cpu" or n_times < _NUMPY_MIN_LENGTH:
             return None
         return 1
 
