@@ -164,3 +164,18 @@ def test_precision_after_thread_changes_in_a_fresh_process() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
+
+
+@pytest.mark.parametrize("offset", [0.0, 30.0, 300.0, 3e3, 1e5, 1e8])
+def test_covariance_of_signals_with_large_means(offset: float) -> None:
+    """The CPU path skips the centred copy unless the means dwarf the spread: either way the
+    covariance equals numpy's to 1e-9 relative."""
+    import torch
+
+    from neurocl.connectivity.static import empirical_covariance
+
+    x = offset + np.random.default_rng(3).standard_normal((3, 130, 70))
+    ours = empirical_covariance(torch.from_numpy(x)).numpy()
+    ref = np.stack([np.cov(s.T, bias=True) for s in x])
+    assert np.abs(ours - ref).max() <= 1e-9 * np.abs(ref).max()
+    np.testing.assert_array_equal(ours, ours.transpose(0, 2, 1))
