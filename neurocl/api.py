@@ -636,7 +636,10 @@ def build_fc_eeg(
     band_list = parse_bands(bands)
     names = [b.name for b in band_list]
     if band is not None and band not in names:
-        raise ParameterError(f"--band {band!r} is not among the bands {', '.join(names)}")
+        raise ParameterError(
+            f"--band {band!r} is not among the bands {', '.join(names)}; choose one of them "
+            "or add it to --bands"
+        )
     recordings = []
     for i, file in enumerate(files):
         rec = read_epochs(

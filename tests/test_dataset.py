@@ -119,3 +119,17 @@ def test_writer_chunks_are_memory_mapped(tmp_path):
         w.finish(subjects, nodes, {"kind": "correlation"})
     ds = load_dataset(tmp_path / "h.ds")
     assert ds.fc[:, 0, 0].tolist() == [0, 0, 2, 2, 4]
+
+
+def test_failed_write_removes_the_parent_folders_it_created(tmp_path):
+    from neurocl.data.dataset import atomic_directory
+
+    out = tmp_path / "new" / "deeper" / "x.ds"
+    (tmp_path / "keep").mkdir()
+    with pytest.raises(RuntimeError), atomic_directory(out) as tmp:
+        (tmp / "part.npy").write_bytes(b"half")
+        raise RuntimeError("killed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep"]
+    with atomic_directory(out) as tmp:  # a successful write keeps them
+        (tmp / "meta.json").write_text("{}")
+    assert (out / "meta.json").is_file()

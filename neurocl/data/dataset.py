@@ -379,6 +379,8 @@ def atomic_directory(out: str | Path, *, overwrite: bool = False) -> Iterator[Pa
     if out.exists() and not overwrite:
         raise DatasetError("already exists; choose another --out or pass --overwrite", out)
     check_output_location(out)
+    # the parent folders this write creates, outermost first: removed again if it fails
+    created = [p for p in reversed(out.absolute().parents) if not p.exists()]
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
@@ -398,6 +400,11 @@ def atomic_directory(out: str | Path, *, overwrite: bool = False) -> Iterator[Pa
             os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        for folder in reversed(created):  # innermost first, and only while empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
         raise
 
 
