@@ -578,24 +578,23 @@ def spd_inverse(cov: torch.Tensor) -> torch.Tensor:
         When a matrix is not positive definite.
     """
     factor, info = torch.linalg.cholesky_ex(cov)
-    bad = torch.nonzero(info).flatten()
-    if len(bad):
-        raise InputFileError(
-            f"{len(bad)} covariance matrices are not positive definite (first: sample "
-            f"{int(bad[0])} of its chunk); the signals are rank-deficient (e.g. "
-            "confound-regressed): pass --shrinkage ledoit-wolf"
-        )
+    _refuse_not_spd(info != 0, "of its chunk")
     return torch.cholesky_inverse(factor)
 
 
 def _check_spd(cov: torch.Tensor, offset: int = 0) -> None:
     w = torch.linalg.eigvalsh(cov)
-    bad = torch.nonzero(w.min(dim=-1).values <= 0).flatten()
+    _refuse_not_spd(w.min(dim=-1).values <= 0, offset=offset)
+
+
+def _refuse_not_spd(bad_mask: torch.Tensor, where: str = "", offset: int = 0) -> None:
+    """Raise :class:`InputFileError` when any matrix of the batch is not positive definite."""
+    bad = torch.nonzero(bad_mask).flatten()
     if len(bad):
         raise InputFileError(
             f"{len(bad)} covariance matrices are not positive definite (first: sample "
-            f"{int(bad[0]) + offset}); the signals are rank-deficient (e.g. confound-regressed): "
-            "pass --shrinkage ledoit-wolf"
+            f"{int(bad[0]) + offset}{' ' + where if where else ''}); the signals are "
+            "rank-deficient (e.g. confound-regressed): pass --shrinkage ledoit-wolf"
         )
 
 

@@ -641,20 +641,19 @@ def check_encoder(encoder: Any, dataset: Any) -> None:
         check(dataset)
 
 
-def embed_with(encoder: Any, dataset: Any, fc: np.ndarray | None, device: str) -> np.ndarray:
-    """Embed ``dataset`` (with ``fc`` instead of its own FC when given), as float64."""
-    kwargs: dict[str, Any] = {} if fc is None else {"fc": fc}
-    if _accepts(encoder.embed, "device"):
-        kwargs["device"] = device
-    return np.asarray(encoder.embed(dataset, **kwargs), dtype=np.float64)
+def embed_with(encoder: Any, dataset: Any, fc: np.ndarray | None, device: str,
+               *, retrain: bool = False) -> np.ndarray:
+    """Embed ``dataset`` (with ``fc`` instead of its own FC when given), as float64.
 
-
-def retrain_with(encoder: Any, dataset: Any, fc: np.ndarray, device: str) -> np.ndarray:
-    """Pretrain ``encoder`` again on ``fc`` and embed ``fc`` with the new weights, as float64."""
-    kwargs: dict[str, Any] = {}
-    if _accepts(encoder.retrain_embed, "device"):
+    With ``retrain`` the encoder is first pretrained again on ``fc`` (``retrain_embed``).
+    """
+    if retrain:
+        method, args, kwargs = encoder.retrain_embed, (dataset, fc), {}
+    else:
+        method, args, kwargs = encoder.embed, (dataset,), {} if fc is None else {"fc": fc}
+    if _accepts(method, "device"):
         kwargs["device"] = device
-    return np.asarray(encoder.retrain_embed(dataset, fc, **kwargs), dtype=np.float64)
+    return np.asarray(method(*args, **kwargs), dtype=np.float64)
 
 
 def _accepts(func: Callable[..., Any], name: str) -> bool:
@@ -920,8 +919,8 @@ def ablate(
                     return _g.scores(columns) if _g is not None else _p.scores(_x[:, columns])
                 assert base_fc is not None
                 masked = mask_fc(base_fc, idx, mode)
-                emb = (retrain_with(encoder, dataset, masked, device) if strategy == "retrain"
-                       else embed_with(encoder, dataset, masked, device))
+                emb = embed_with(encoder, dataset, masked, device,
+                                 retrain=strategy == "retrain")
                 return _p.scores(emb[keep])
 
             intact = probes.scores(intact_x)
