@@ -179,3 +179,70 @@ def test_covariance_of_signals_with_large_means(offset: float) -> None:
     ref = np.stack([np.cov(s.T, bias=True) for s in x])
     assert np.abs(ours - ref).max() <= 1e-9 * np.abs(ref).max()
     np.testing.assert_array_equal(ours, ours.transpose(0, 2, 1))
+
+
+def _spd_stack(rng, n_mats: int, n: int) -> np.ndarray:
+    a = rng.standard_normal((n_mats, 3 * n, n))
+    return np.einsum("sti,stj->sij", a, a) / (3 * n)
+
+
+def test_cpu_tangent_kernels_equal_scipy_logm(rng) -> None:
+    """The per-core kernels rebuild logm(W C W) from two symmetric rank-k products."""
+    from scipy.linalg import logm
+
+    from neurocl.connectivity._linalg import whitened_log_sum, whitened_logs
+
+    cov = _spd_stack(rng, 9, 25)
+    w = np.linalg.inv(np.linalg.cholesky(cov.mean(0)))
+    w = w.T @ w  # any SPD matrix will do as the whitening
+    ref = np.stack([logm(w @ c @ w).real for c in cov])
+    out = np.empty_like(cov)
+    whitened_logs(cov, w, out)
+    np.testing.assert_allclose(out, ref, atol=1e-10)
+    np.testing.assert_array_equal(out, out.transpose(0, 2, 1))
+    np.testing.assert_allclose(whitened_log_sum(cov, w), ref.sum(0), atol=1e-9)
+
+
+def test_tangent_refuses_an_indefinite_covariance_by_sample(rng) -> None:
+    import torch
+
+    from neurocl._core.errors import InputFileError
+    from neurocl.connectivity.static import geometric_mean
+
+    cov = _spd_stack(rng, 6, 12)
+    est = ConnectivityEstimator("tangent").fit_covariances(cov)
+    bad = cov.copy()
+    bad[4] -= 2.0 * np.eye(12) * np.linalg.eigvalsh(cov[4])[0]  # one negative eigenvalue
+    with pytest.raises(InputFileError, match="sample 4"):
+        est.transform_covariances(bad)
+    with pytest.raises(InputFileError, match="sample 4"):
+        ConnectivityEstimator("tangent").fit_covariances(bad)
+    with pytest.raises(InputFileError, match="sample 4"):  # the kernel's own check
+        geometric_mean(torch.from_numpy(bad))
+
+
+def test_per_core_loops_equal_the_single_threaded_result(rng) -> None:
+    """Chunks spread over the cores and the tangent sums split across workers give the
+    one-worker result."""
+    import torch
+
+    x = rng.standard_normal((11, 90, 20)) @ rng.standard_normal((20, 20))
+    one = {}
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for kind in ("correlation", "tangent"):
+            one[kind] = ConnectivityEstimator(kind, chunk_size=2).fit_transform(x)
+    finally:
+        torch.set_num_threads(before)
+    torch.set_num_threads(2)
+    try:
+        for kind in ("correlation", "tangent"):
+            got = ConnectivityEstimator(kind, chunk_size=2).fit_transform(x)
+            np.testing.assert_allclose(got, one[kind], atol=1e-9)
+    finally:
+        torch.set_num_threads(before)
+    expected = ConnectivityMeasure(
+        kind="tangent", cov_estimator=EmpiricalCovariance(store_precision=False)
+    ).fit_transform(list(x))
+    np.testing.assert_allclose(one["tangent"], expected, atol=TOL["tangent"])

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
+import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
+
+T = TypeVar("T")
 
 _PARALLEL_MIN_BATCH = 32
 
@@ -80,3 +85,94 @@ def map_eigenvalues(
 def symmetrize(a: torch.Tensor) -> torch.Tensor:
     """Return ``(a + a^T) / 2``."""
     return 0.5 * (a + a.mT)
+
+
+class NotPositiveDefiniteError(ValueError):
+    """A matrix of a batch is not positive definite; ``index`` is its position in the batch."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"matrix {index} is not positive definite")
+        self.index = index
+
+
+def cpu_workers() -> int:
+    """Worker threads for the per-core CPU loops: torch's intra-op thread count."""
+    return max(1, torch.get_num_threads())
+
+
+def per_core_map(function: Callable[[Sequence[T]], Any], items: Sequence[T],
+                 workers: int | None = None) -> list[Any]:
+    """Run ``function`` on contiguous parts of ``items``, one part per core.
+
+    BLAS/LAPACK (numpy's and torch's) run single-threaded meanwhile: on small and
+    medium matrices one matrix per core beats one multi-threaded call per matrix (1.6-1.8x
+    at 400 nodes on 2 cores), and numpy's and torch's linear algebra release the GIL.
+
+    Returns
+    -------
+    list
+        ``function``'s result for each part, in order.
+    """
+    workers = min(workers or cpu_workers(), len(items))
+    if workers <= 1:
+        return [function(items)]
+    bounds = np.linspace(0, len(items), workers + 1).astype(int)
+    parts = [items[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    with threadpool_limits(limits=1, user_api="blas"), torch_threads(1), \
+            ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(function, parts))
+
+
+def _log_factors(whitened: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``P, Q`` with ``logm(whitened) = P P^T - Q Q^T`` (two BLAS ``syrk`` instead of a gemm).
+
+    Raises ``NotPositiveDefiniteError(0)`` for a matrix with an eigenvalue <= 0.
+    """
+    w, v = np.linalg.eigh(whitened)
+    if not w[0] > 0:  # also catches NaN
+        raise NotPositiveDefiniteError(0)
+    f = np.log(w)  # ascending, like w
+    k = int(np.searchsorted(f, 0.0, side="right"))
+    return v[:, k:] * np.sqrt(f[k:]), v[:, :k] * np.sqrt(-f[:k])
+
+
+def whitened_log(covariance: np.ndarray, whitening: np.ndarray) -> np.ndarray:
+    """``logm(W C W)`` of one SPD matrix, exactly symmetric (numpy, float64)."""
+    pos, neg = _log_factors(whitening @ covariance @ whitening)
+    out = pos @ pos.T
+    out -= neg @ neg.T
+    return out
+
+
+def whitened_log_sum(covariances: np.ndarray, whitening: np.ndarray) -> np.ndarray:
+    """``sum_i logm(W C_i W)`` over a stack of SPD matrices, one matrix per core.
+
+    Raises
+    ------
+    NotPositiveDefiniteError
+        With the index of the first matrix that is not positive definite.
+    """
+    def part(indices: Sequence[int]) -> np.ndarray:
+        acc = np.zeros_like(whitening)
+        for i in indices:
+            try:
+                pos, neg = _log_factors(whitening @ covariances[i] @ whitening)
+            except NotPositiveDefiniteError:
+                raise NotPositiveDefiniteError(int(i)) from None
+            acc += pos @ pos.T
+            acc -= neg @ neg.T
+        return acc
+
+    return sum(per_core_map(part, range(len(covariances))))
+
+
+def whitened_logs(covariances: np.ndarray, whitening: np.ndarray, out: np.ndarray) -> None:
+    """Fill ``out[i] = logm(W C_i W)`` for a stack of SPD matrices, one matrix per core."""
+    def part(indices: Sequence[int]) -> None:
+        for i in indices:
+            try:
+                out[i] = whitened_log(covariances[i], whitening)
+            except NotPositiveDefiniteError:
+                raise NotPositiveDefiniteError(int(i)) from None
+
+    per_core_map(part, range(len(covariances)))
