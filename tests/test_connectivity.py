@@ -108,7 +108,11 @@ def test_sliding_windows_are_the_right_frames(rng):
     np.testing.assert_array_equal(w[2], x[14:24])
 
 
-def test_dynamic_matches_nilearn_on_all_windows(rng):
+@pytest.mark.parametrize("chunk_bytes", [8e6, 1.0])  # one chunk; one sample per chunk
+def test_dynamic_matches_nilearn_on_all_windows(rng, monkeypatch, chunk_bytes):
+    from neurocl.connectivity import dynamic
+
+    monkeypatch.setattr(dynamic, "_CHUNK_BYTES", chunk_bytes)
     x = rng.standard_normal((3, 48, 5))
     dfc = dynamic_connectivity(x, 20, 7, "correlation")
     assert dfc.shape == (3, 5, 5, 5)
