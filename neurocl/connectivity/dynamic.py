@@ -124,7 +124,7 @@ def _windowed(signals: np.ndarray | Sequence[np.ndarray], out: np.ndarray,
               est: ConnectivityEstimator, kind_name: str, length: int, stride: int, n_win: int,
               per_chunk: int) -> None:
     """Fill ``out`` (samples, windows, nodes, nodes) with each window's FC (or covariance)."""
-    n_samples, n_nodes = out.shape[0], out.shape[-1]
+    n_samples = out.shape[0]
     starts = range(0, n_samples, per_chunk)
     if torch.device(est.device).type == "cpu":  # one chunk per core, torch on one thread
         per_core_map(lambda part: _windowed_chunks(signals, out, est, kind_name, length, stride,
