@@ -162,6 +162,7 @@ def bench_row(
     shrinkage: str | None,
     repeats: int,
     dynamic: bool = False,
+    notes: list[str] | None = None,
 ) -> None:
     from nilearn.connectome import ConnectivityMeasure
 
@@ -171,6 +172,7 @@ def bench_row(
     row_kind = f"dynamic {kind} (w={WINDOW}, s={STRIDE})" if dynamic else kind
     target = TARGET.get(f"dynamic {kind}" if dynamic else kind)
 
+    fitted: dict[str, ConnectivityEstimator] = {}
     if dynamic:
         nl_input = [w for s in x for w in sliding_windows(s, WINDOW, STRIDE)]
 
@@ -180,7 +182,8 @@ def bench_row(
         nl_input = x
 
         def run_neurocl():
-            return ConnectivityEstimator(kind, shrinkage=shrinkage).fit_transform(x)
+            fitted["est"] = ConnectivityEstimator(kind, shrinkage=shrinkage)
+            return fitted["est"].fit_transform(x)
 
     def run_nilearn():
         cm = ConnectivityMeasure(cov_estimator=sk_estimator(shrinkage), kind=kind)
@@ -207,6 +210,16 @@ def bench_row(
         "" if target is None else f">= {target:g}x " + ("ok" if ratio >= target else "MISSED")
     )
     floor = floor_time(x, out_ours, repeats)
+    if kind == "tangent" and not dynamic and notes is not None:
+        n_eigh = len(x) * (fitted["est"].n_iter_ + 1)
+        t_eigh = eigh_floor(x, shrinkage, n_eigh)
+        notes.append(
+            f"- {label} tangent, {est_name}: the geometric mean took {fitted['est'].n_iter_} "
+            f"gradient steps on both sides, so each side needs {n_eigh} eigendecompositions "
+            f"of {x.shape[2]} x {x.shape[2]} (one per subject per step, one per subject for the "
+            f"transform); these alone take {fmt_s(t_eigh)} at one matrix per core (numpy's "
+            f"LAPACK, single-threaded): the ratio can be at most {t_nl / t_eigh:.1f}x here"
+        )
     table.add(
         label,
         row_kind,
@@ -219,6 +232,21 @@ def bench_row(
         f"< {tol:g} " + ("ok" if diff < tol else "VIOLATED"),
         fmt_s(floor),
     )
+
+
+def eigh_floor(x: np.ndarray, shrinkage: str | None, n_matrices: int) -> float:
+    """Seconds for ``n_matrices`` eigendecompositions of the size of ``x``'s covariances,
+    one matrix per core (the tangent kind's LAPACK floor), timed on up to 64 of them."""
+    from neurocl.connectivity import ConnectivityEstimator
+    from neurocl.connectivity._linalg import per_core_map
+
+    cov = ConnectivityEstimator("covariance", shrinkage=shrinkage).fit_transform(x[:64])
+
+    def run() -> None:
+        per_core_map(lambda part: [np.linalg.eigh(cov[i]) for i in part], range(len(cov)))
+
+    t, _, _ = best_time(run, 2)
+    return t / len(cov) * n_matrices
 
 
 def cli_help_time(repeats: int = 3) -> str:
@@ -309,7 +337,7 @@ def main(argv: list[str] | None = None) -> None:
                     label, kind, "empirical", "n/a (singular)", "n/a (singular)", "", "", "", "", ""
                 )
                 continue
-            bench_row(table, label, x116, kind, shrinkage, args.repeats)
+            bench_row(table, label, x116, kind, shrinkage, args.repeats, notes=notes)
     for shrinkage in (None, "ledoit-wolf") if x116 is not None and "dynamic" in kinds else ():
         bench_row(table, label, x116, "correlation", shrinkage, args.repeats, dynamic=True)
     del x116
@@ -324,7 +352,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         for kind in static_kinds:
             for shrinkage in (None, "ledoit-wolf"):
-                bench_row(table, label, x400, kind, shrinkage, args.repeats)
+                bench_row(table, label, x400, kind, shrinkage, args.repeats, notes=notes)
         del x400
 
     cli = cli_help_time()

@@ -215,6 +215,7 @@ def test_tangent_refuses_an_indefinite_covariance_by_sample(rng) -> None:
 
     cov = _spd_stack(rng, 6, 12)
     est = ConnectivityEstimator("tangent").fit_covariances(cov)
+    assert 1 <= est.n_iter_ < 30
     bad = cov.copy()
     bad[4] -= 2.0 * np.eye(12) * np.linalg.eigvalsh(cov[4])[0]  # one negative eigenvalue
     with pytest.raises(InputFileError, match="sample 4"):
@@ -250,3 +251,27 @@ def test_per_core_loops_equal_the_single_threaded_result(rng) -> None:
         kind="tangent", cov_estimator=EmpiricalCovariance(store_precision=False)
     ).fit_transform(list(x))
     np.testing.assert_allclose(one["tangent"], expected, atol=TOL["tangent"])
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e5])  # small means; means that need centring
+@pytest.mark.parametrize("kind", ["correlation", "covariance", "tangent"])
+def test_long_signals_match_nilearn_through_the_fused_cpu_path(rng, kind, offset) -> None:
+    """Samples of 64+ frames go straight from BLAS into the outputs on the CPU."""
+    x = rng.standard_normal((5, 120, 16)) @ rng.standard_normal((16, 16)) + offset
+    xs = [*x, x[0][:90]]  # one shorter sample: a second batch
+    expected = ConnectivityMeasure(
+        kind=kind, cov_estimator=EmpiricalCovariance(store_precision=False)
+    ).fit_transform(xs)
+    est = ConnectivityEstimator(kind)
+    got = est.fit_transform(xs)
+    scale = max(1.0, np.abs(expected).max()) if kind == "covariance" else 1.0
+    np.testing.assert_allclose(got, expected, atol=TOL[kind] * scale, rtol=0)
+    np.testing.assert_array_equal(got, got.transpose(0, 2, 1))
+    cov, fc = est.covariances_and_fc(xs)
+    np.testing.assert_allclose(cov, np.stack([np.cov(s.T, bias=True) for s in xs]),
+                               rtol=1e-9, atol=1e-9 * np.abs(cov).max())
+    if kind == "correlation":
+        np.testing.assert_array_equal(np.diagonal(fc, axis1=1, axis2=2), 1.0)
+        z = ConnectivityEstimator(kind, fisher_z=True).fit_transform(xs)
+        np.testing.assert_allclose(z, np.arctanh(np.clip(fc, -1 + 1e-7, 1 - 1e-7))
+                                   * (1 - np.eye(16)), atol=1e-12)
