@@ -236,11 +236,11 @@ def bench_row(
 
 def eigh_floor(x: np.ndarray, shrinkage: str | None, n_matrices: int) -> float:
     """Seconds for ``n_matrices`` eigendecompositions of the size of ``x``'s covariances,
-    one matrix per core (the tangent kind's LAPACK floor), timed on up to 64 of them."""
+    one matrix per core (the tangent kind's LAPACK floor), timed on up to 256 of them."""
     from neurocl.connectivity import ConnectivityEstimator
     from neurocl.connectivity._linalg import per_core_map
 
-    cov = ConnectivityEstimator("covariance", shrinkage=shrinkage).fit_transform(x[:64])
+    cov = ConnectivityEstimator("covariance", shrinkage=shrinkage).fit_transform(x[:256])
 
     def run() -> None:
         per_core_map(lambda part: [np.linalg.eigh(cov[i]) for i in part], range(len(cov)))

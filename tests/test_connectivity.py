@@ -16,6 +16,7 @@ from neurocl.connectivity import (
     n_windows,
     sliding_windows,
 )
+from neurocl.connectivity.static import _empirical_into
 
 TOL = {"correlation": 1e-5, "covariance": 1e-5, "precision": 1e-6,
        "partial correlation": 1e-6, "tangent": 1e-6}
@@ -253,10 +254,19 @@ def test_per_core_loops_equal_the_single_threaded_result(rng) -> None:
     np.testing.assert_allclose(one["tangent"], expected, atol=TOL["tangent"])
 
 
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("offset", [0.0, 1e5])  # small means; means that need centring
 @pytest.mark.parametrize("kind", ["correlation", "covariance", "tangent"])
-def test_long_signals_match_nilearn_through_the_fused_cpu_path(rng, kind, offset) -> None:
-    """Samples of 64+ frames go straight from BLAS into the outputs on the CPU."""
+def test_long_signals_match_nilearn_on_both_cpu_paths(rng, monkeypatch, kind, offset,
+                                                      fused) -> None:
+    """Large samples of 64+ frames go straight from BLAS into the outputs on the CPU; smaller
+    ones are batched."""
+    from neurocl.connectivity import static
+
+    monkeypatch.setattr(static, "_FUSED_MIN_WORK", 0.0 if fused else np.inf)
+    calls = []
+    monkeypatch.setattr(static, "_empirical_into",
+                        lambda *a, **k: calls.append(1) or _empirical_into(*a, **k))
     x = rng.standard_normal((5, 120, 16)) @ rng.standard_normal((16, 16)) + offset
     xs = [*x, x[0][:90]]  # one shorter sample: a second batch
     expected = ConnectivityMeasure(
@@ -275,3 +285,4 @@ def test_long_signals_match_nilearn_through_the_fused_cpu_path(rng, kind, offset
         z = ConnectivityEstimator(kind, fisher_z=True).fit_transform(xs)
         np.testing.assert_allclose(z, np.arctanh(np.clip(fc, -1 + 1e-7, 1 - 1e-7))
                                    * (1 - np.eye(16)), atol=1e-12)
+    assert bool(calls) == fused
