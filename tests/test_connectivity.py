@@ -286,3 +286,62 @@ def test_long_signals_match_nilearn_on_both_cpu_paths(rng, monkeypatch, kind, of
         np.testing.assert_allclose(z, np.arctanh(np.clip(fc, -1 + 1e-7, 1 - 1e-7))
                                    * (1 - np.eye(16)), atol=1e-12)
     assert bool(calls) == fused
+
+
+def test_static_and_dynamic_loops_use_every_core(rng, monkeypatch) -> None:
+    """The per-core loops see torch's thread count, not a count lowered around them."""
+    import torch
+
+    from neurocl.connectivity import _linalg, dynamic, static
+
+    seen = []
+
+    def recording(function, items, workers=None):
+        seen.append(_linalg.cpu_workers())
+        return _linalg.per_core_map(function, items, workers)
+
+    monkeypatch.setattr(static, "per_core_map", recording)
+    monkeypatch.setattr(dynamic, "per_core_map", recording)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        x = rng.standard_normal((6, 150, 8))
+        ConnectivityEstimator("correlation", chunk_size=2).fit_transform(x)
+        dynamic_connectivity(x, 70, 40, "correlation")  # windows of 64+ frames
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [2, 2]
+
+
+def test_overlapping_callers_restore_the_thread_counts(rng) -> None:
+    """Concurrent FC calls (e.g. a threaded Dask worker) leave BLAS and torch as they were."""
+    import threading
+
+    import torch
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> list[int]:
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    before = (blas_threads(), torch.get_num_threads())
+    x = rng.standard_normal((8, 100, 12))
+    expected = ConnectivityEstimator("correlation", chunk_size=1).fit_transform(x)
+    results, errors = [], []
+
+    def call() -> None:
+        try:
+            for _ in range(5):
+                results.append(ConnectivityEstimator("correlation", chunk_size=1).fit_transform(x))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(results) == 15
+    for got in results:
+        np.testing.assert_allclose(got, expected, atol=1e-12)
+    assert (blas_threads(), torch.get_num_threads()) == before

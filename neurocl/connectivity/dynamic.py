@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from neurocl._core.errors import ParameterError
-from neurocl.connectivity._linalg import per_core_map, torch_threads
+from neurocl.connectivity._linalg import per_core_map
 from neurocl.connectivity.static import ConnectivityEstimator
 
 #: bytes of window FC computed together per core: small enough for the temporaries to stay
@@ -109,8 +109,8 @@ def dynamic_connectivity(
     # samples per chunk so that a chunk's window FC takes about _CHUNK_BYTES
     per_chunk = max(1, int(_CHUNK_BYTES // (8 * n_win * n_nodes * n_nodes)))
     out = np.empty((n_samples, n_win, n_nodes, n_nodes), dtype=np.float64)
-    with torch_threads(est.loop_threads(kind_name, length)):
-        _windowed(signals, out, est, kind_name, length, stride, n_win, per_chunk)
+    # on the CPU _windowed runs one chunk per core with one thread each; elsewhere, as set
+    _windowed(signals, out, est, kind_name, length, stride, n_win, per_chunk)
     if kind_name == "tangent":  # one reference over every window of every sample
         flat = out.reshape(-1, n_nodes, n_nodes)
         est.fit_covariances(flat)

@@ -590,10 +590,10 @@ class ConnectivityEstimator:
                 if fc_out is not None:  # cov was copied out above: it may be overwritten
                     fc_out[idx] = self._batch_fc(cov, x, owned=True).cpu().numpy()
 
-        with torch_threads(threads):
-            if threads == 1:  # CPU and numpy's BLAS: one chunk per core
-                per_core_map(run, batches)
-            else:
+        if threads == 1:  # CPU and numpy's BLAS: one chunk per core, one thread each
+            per_core_map(run, batches)
+        else:
+            with torch_threads(threads):
                 run(batches)
         return cov_out, fc_out
 
