@@ -17,32 +17,12 @@ T = TypeVar("T")
 _PARALLEL_MIN_BATCH = 32
 
 
-@contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` torch intra-op threads (None: unchanged).
-
-    The CPU FC loops leave the matrix products to numpy's multi-threaded BLAS and run their
-    elementwise torch steps on one thread: torch's idle worker threads would otherwise spin
-    on the same cores as BLAS (about 1.5x slower on 2 cores).
-    """
-    before = torch.get_num_threads()
-    if n is None or n == before:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def batched_eigh(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Eigendecomposition of a batch of symmetric matrices.
 
-    On the CPU the batch is split across ``torch.get_num_threads()`` Python threads (torch
-    releases the GIL), each running LAPACK's ``syevd`` on one core: torch is set to one
-    intra-op thread meanwhile, since a multi-threaded ``syevd`` per matrix is slower than one
-    matrix per core (about 1.5x at 400 nodes on 2 cores).
+    On the CPU the batch is split across the cores with :func:`per_core_map` (torch releases
+    the GIL), each running LAPACK's ``syevd`` single-threaded: a multi-threaded ``syevd`` per
+    matrix is slower than one matrix per core (about 1.5x at 400 nodes on 2 cores).
 
     Parameters
     ----------
@@ -54,12 +34,9 @@ def batched_eigh(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     eigenvalues : Tensor of shape (batch, n)
     eigenvectors : Tensor of shape (batch, n, n)
     """
-    n_threads = torch.get_num_threads()
-    if a.device.type != "cpu" or a.ndim != 3 or n_threads < 2 or len(a) < _PARALLEL_MIN_BATCH:
+    if a.device.type != "cpu" or a.ndim != 3 or cpu_workers() < 2 or len(a) < _PARALLEL_MIN_BATCH:
         return torch.linalg.eigh(a)
-    chunks = torch.tensor_split(a, n_threads)
-    with torch_threads(1), ThreadPoolExecutor(max_workers=n_threads) as pool:
-        parts = list(pool.map(torch.linalg.eigh, chunks))
+    parts = per_core_map(torch.linalg.eigh, a)
     return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
 
@@ -190,11 +167,9 @@ def whitened_log_sum(covariances: np.ndarray, whitening: np.ndarray) -> np.ndarr
         acc = np.zeros_like(whitening)
         for i in indices:
             try:
-                pos, neg = _log_factors(whitening @ covariances[i] @ whitening)
+                acc += whitened_log(covariances[i], whitening)
             except NotPositiveDefiniteError:
                 raise NotPositiveDefiniteError(int(i)) from None
-            acc += pos @ pos.T
-            acc -= neg @ neg.T
         return acc
 
     return sum(per_core_map(part, range(len(covariances))))

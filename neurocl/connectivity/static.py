@@ -23,7 +23,6 @@ from neurocl.connectivity._linalg import (
     form_symmetric,
     map_eigenvalues,
     per_core_map,
-    torch_threads,
     whitened_log_sum,
     whitened_logs,
 )
@@ -568,8 +567,8 @@ class ConnectivityEstimator:
         chunk = max(1, min(self.chunk_size, int(_CHUNK_BYTES // (8 * n_times * n_nodes))))
         batches = _as_batches(signals, chunk)
 
-        threads = self.loop_threads(kind, n_times)
-        fused = threads == 1 and estimator == "empirical" and kind in (
+        per_core = self.per_core(n_times)
+        fused = per_core and estimator == "empirical" and kind in (
             "correlation", "covariance", "tangent") and n_times * n_nodes**2 >= _FUSED_MIN_WORK
 
         def run(part: Sequence[tuple[np.ndarray, Any]]) -> None:
@@ -590,25 +589,21 @@ class ConnectivityEstimator:
                 if fc_out is not None:  # cov was copied out above: it may be overwritten
                     fc_out[idx] = self._batch_fc(cov, x, owned=True).cpu().numpy()
 
-        if threads == 1:  # CPU and numpy's BLAS: one chunk per core, one thread each
+        if per_core:  # CPU and numpy's BLAS: one chunk per core, one thread each
             per_core_map(run, batches)
         else:
-            with torch_threads(threads):
-                run(batches)
+            run(batches)
         return cov_out, fc_out
 
-    def loop_threads(self, kind: str, n_times: int) -> int | None:
-        """Torch threads for the per-chunk loop: one where numpy's BLAS does the products.
+    def per_core(self, n_times: int) -> bool:
+        """Whether the static loop runs one chunk per core with single-threaded BLAS.
 
-        That is on the CPU, for samples of at least ``_NUMPY_MIN_LENGTH`` frames; there the
-        static loop runs one chunk per core with single-threaded BLAS (about 1.7x faster
-        than multi-threaded BLAS calls at 400 nodes on 2 cores), and batched Cholesky
-        inverses are faster on one torch thread too (multi-threaded LAPACK calls on small
-        matrices mostly wait for each other).
+        That is on the CPU, for samples of at least ``_NUMPY_MIN_LENGTH`` frames, whose
+        products go through numpy's BLAS (one chunk per core is faster than multi-threaded
+        BLAS calls on small and medium matrices, and the batched Cholesky inverses are
+        faster on one torch thread too). Shorter samples stay in torch's batched products.
         """
-        if torch.device(self.device).type != "cpu" or n_times < _NUMPY_MIN_LENGTH:
-            return None
-        return 1
+        return torch.device(self.device).type == "cpu" and n_times >= _NUMPY_MIN_LENGTH
 
     def _min_times(self, signals: np.ndarray | Sequence[np.ndarray]) -> tuple[int, int]:
         if isinstance(signals, np.ndarray) and signals.ndim == 3:
